@@ -1,0 +1,46 @@
+import { IntegrationError } from '@segment/actions-core'
+import type { RequestClient } from '@segment/actions-core'
+import type { CreateAudienceInput, GetAudienceInput } from '@segment/actions-core/destination-kit'
+import type { AudienceSettings, Settings } from './generated-types'
+import { accessTokenFrom, MailchimpClient, tagNotFound } from './mailchimp/client'
+import type { DestinationOptions } from './mailchimp/client'
+import { resolveTag } from './tags'
+import { checkAudienceId, checkTagId } from './validation'
+
+/** Proves the token works (which also gives the data center) and that the audience exists in that account. */
+export async function testConnection(
+  request: RequestClient,
+  settings: Settings,
+  auth: { accessToken?: string } | undefined,
+  options: DestinationOptions
+): Promise<void> {
+  const audienceId = checkAudienceId(settings.audience_id)
+  const client = new MailchimpClient(request, accessTokenFrom(auth, settings), options)
+  await client.getAudience(audienceId)
+}
+
+/** Finds or creates the tag named after the cohort (or the operator's Tag Name) and returns its id. */
+export async function createCohortTag(
+  request: RequestClient,
+  input: CreateAudienceInput<Settings, AudienceSettings>,
+  options: DestinationOptions
+): Promise<{ externalId: string }> {
+  const audienceId = checkAudienceId(input.settings.audience_id)
+  const name = input.audienceSettings?.tag_name?.trim() || input.audienceName
+  const client = new MailchimpClient(request, accessTokenFrom(undefined, input.settings), options)
+  return { externalId: await resolveTag(client, audienceId, name) }
+}
+
+/** Confirms the tag behind `externalId` still exists in the audience. */
+export async function getCohortTag(
+  request: RequestClient,
+  input: GetAudienceInput<Settings, AudienceSettings>,
+  options: DestinationOptions
+): Promise<{ externalId: string }> {
+  const audienceId = checkAudienceId(input.settings.audience_id)
+  const tagId = checkTagId(input.externalId)
+  const client = new MailchimpClient(request, accessTokenFrom(undefined, input.settings), options)
+  const tag = await client.getTag(audienceId, tagId)
+  if (String(tag.id) !== tagId) throw new IntegrationError(tagNotFound(audienceId, tagId), 'NOT_FOUND', 404)
+  return { externalId: tagId }
+}

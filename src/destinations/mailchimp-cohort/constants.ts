@@ -1,0 +1,31 @@
+/** Where the plugin talks to Mailchimp. Only the embedding program may change these, never an operator. */
+export interface MailchimpEndpoints {
+  /** OAuth metadata endpoint: answers with the account's data center (`dc`). */
+  metadataUrl: string
+  /** Marketing API base for a data center, without a trailing slash, e.g. `https://us6.api.mailchimp.com/3.0`. */
+  apiBaseUrl: (dc: string) => string
+}
+
+export const MAILCHIMP_ENDPOINTS: MailchimpEndpoints = {
+  metadataUrl: 'https://login.mailchimp.com/oauth2/metadata',
+  apiBaseUrl: (dc) => `https://${dc}.api.mailchimp.com/3.0`
+}
+
+/** Mailchimp refuses tag names of this many Unicode code points or more. */
+export const TAG_NAME_LIMIT = 88
+
+/** Page size when listing tags; Mailchimp's maximum `count`. */
+export const TAG_PAGE_SIZE = 1000
+
+/**
+ * Our own per-request timeout. Mailchimp gives up on a call after 120 s; a batch of 500 contacts normally answers
+ * within seconds, so a minute leaves room for a slow day without holding a host worker for two.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000
+
+/** How long cached lookups live (seconds). A data center never changes for a token; tags can be deleted, which we detect. */
+export const CACHE_TTL_SECONDS = {
+  dataCenter: 24 * 60 * 60,
+  tag: 6 * 60 * 60,
+  audience: 15 * 60
+} as const

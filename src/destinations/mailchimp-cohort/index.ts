@@ -1,0 +1,115 @@
+import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
+import type { AudienceDestinationDefinition } from '@segment/actions-core'
+import { createCohortTag, getCohortTag, testConnection } from './audience'
+import type { AudienceSettings, Settings } from './generated-types'
+import type { DestinationOptions } from './mailchimp/client'
+import { RECONNECT_MESSAGE } from './mailchimp/errors'
+import { syncCohort } from './syncCohort'
+import { fields as syncCohortFields } from './syncCohort/fields'
+
+const identifyMapping = { ...defaultValues(syncCohortFields), user_properties: { '@path': '$.traits' } }
+const trackMapping = { ...defaultValues(syncCohortFields), user_properties: { '@path': '$.properties' } }
+
+/**
+ * Builds the destination. The default export uses Mailchimp's real hosts; an embedding program (the sandbox, tests)
+ * may point `options.endpoints` elsewhere. Operators never can: endpoints are not a setting.
+ */
+export function mailchimpCohorts(
+  options: DestinationOptions = {}
+): AudienceDestinationDefinition<Settings, AudienceSettings> {
+  return {
+    name: 'Mailchimp Cohorts',
+    slug: 'actions-mailchimp-cohorts',
+    mode: 'cloud',
+    description:
+      'Sync analytics cohorts into a Mailchimp audience as tags: contacts in the cohort carry the tag, contacts who leave lose it.',
+
+    authentication: {
+      scheme: 'oauth2',
+      fields: {
+        audience_id: {
+          label: 'Audience ID',
+          description:
+            'The ID of the Mailchimp audience to sync into, letters and digits such as "57afe96172". In Mailchimp open Audience > All contacts > Settings > Audience name and defaults; the Audience ID is on the right.',
+          type: 'string',
+          required: true
+        },
+        email_property: {
+          label: 'Email Property',
+          description:
+            'The name of the user property (trait) that holds the email address, such as "email". Users whose property is missing or not an email address are not synced, and their events say so.',
+          type: 'string',
+          required: true,
+          default: 'email'
+        }
+      },
+      testAuthentication: (request, { settings, auth }) => testConnection(request, settings, auth, options),
+      // Mailchimp tokens never expire and have no refresh token: a 401 means the user revoked access.
+      refreshAccessToken: () => Promise.reject(new InvalidAuthenticationError(RECONNECT_MESSAGE))
+    },
+
+    extendRequest: () => ({ headers: { 'user-agent': 'Segment (Actions) mailchimp-cohort-destination' } }),
+
+    audienceFields: {
+      tag_name: {
+        label: 'Tag Name',
+        description:
+          'The Mailchimp tag to sync this cohort into, fewer than 88 characters. Leave empty to use the cohort name. An existing tag with the same name (ignoring letter case) is reused.',
+        type: 'string',
+        required: false
+      }
+    },
+
+    audienceConfig: {
+      mode: { type: 'synced', full_audience_sync: false },
+      createAudience: (request, input) => createCohortTag(request, input, options),
+      getAudience: (request, input) => getCohortTag(request, input, options)
+    },
+
+    actions: {
+      syncCohort: syncCohort()
+    },
+
+    presets: [
+      {
+        name: 'Sync Engage audience (identify)',
+        partnerAction: 'syncCohort',
+        subscribe: 'type = "identify"',
+        mapping: identifyMapping,
+        type: 'automatic'
+      },
+      {
+        name: 'Sync Engage audience (track)',
+        partnerAction: 'syncCohort',
+        subscribe: 'type = "track" and (event = "Audience Entered" or event = "Audience Exited")',
+        mapping: trackMapping,
+        type: 'automatic'
+      },
+      {
+        name: 'Audience Entered',
+        partnerAction: 'syncCohort',
+        mapping: trackMapping,
+        type: 'specificEvent',
+        eventSlug: 'warehouse_audience_entered_track'
+      },
+      {
+        name: 'Audience Exited',
+        partnerAction: 'syncCohort',
+        mapping: trackMapping,
+        type: 'specificEvent',
+        eventSlug: 'warehouse_audience_exited_track'
+      },
+      {
+        name: 'Audience Membership Changed',
+        partnerAction: 'syncCohort',
+        mapping: identifyMapping,
+        type: 'specificEvent',
+        eventSlug: 'warehouse_audience_membership_changed_identify'
+      }
+    ]
+  }
+}
+
+const destination = mailchimpCohorts()
+
+export default destination

@@ -1,0 +1,88 @@
+import { createHash } from 'crypto'
+import type { StateContext } from '@segment/actions-core'
+
+/**
+ * Lookups worth keeping between batches: a token's data center, an audience's double opt-in setting, a tag's id.
+ * The host's `stateContext` carries them across workers when it is given; a bounded in-process map always does.
+ * Keys never hold a token in clear, only a short hash of it.
+ */
+export interface LookupCache {
+  get(key: string): string | undefined
+  set(key: string, value: string, ttlSeconds: number): void
+  delete(key: string): void
+}
+
+const MAX_ENTRIES = 10_000
+
+class MemoryCache implements LookupCache {
+  private readonly entries = new Map<string, { value: string; expiresAt: number }>()
+
+  get(key: string): string | undefined {
+    const entry = this.entries.get(key)
+    if (!entry) return undefined
+    if (entry.expiresAt <= Date.now()) {
+      this.entries.delete(key)
+      return undefined
+    }
+    return entry.value
+  }
+
+  set(key: string, value: string, ttlSeconds: number): void {
+    this.entries.delete(key)
+    if (this.entries.size >= MAX_ENTRIES) {
+      // Maps iterate in insertion order: drop the oldest entry.
+      const oldest = this.entries.keys().next().value
+      if (oldest !== undefined) this.entries.delete(oldest)
+    }
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 })
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key)
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}
+
+/** Shared by every request in this process. */
+export const memoryCache = new MemoryCache()
+
+/** Memory first, then what the host handed in for this request; writes go to both. */
+export function lookupCache(stateContext?: StateContext): LookupCache {
+  if (!stateContext) return memoryCache
+  return {
+    get(key) {
+      const local = memoryCache.get(key)
+      if (local !== undefined) return local
+      const remote: unknown = stateContext.getRequestContext(key)
+      return typeof remote === 'string' && remote !== '' ? remote : undefined
+    },
+    set(key, value, ttlSeconds) {
+      memoryCache.set(key, value, ttlSeconds)
+      stateContext.setResponseContext(key, value, { second: ttlSeconds })
+    },
+    delete(key) {
+      memoryCache.delete(key)
+      // The host's context has no delete; an empty value reads as a miss.
+      stateContext.setResponseContext(key, '', { second: 1 })
+    }
+  }
+}
+
+/** A short, one-way fingerprint of a token for cache keys. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16)
+}
+
+const inFlight = new Map<string, Promise<unknown>>()
+
+/** Runs `work` once per key at a time: concurrent callers share the answer instead of asking Mailchimp twice. */
+export function singleFlight<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const running = inFlight.get(key)
+  if (running) return running as Promise<T>
+  const started = work().finally(() => inFlight.delete(key))
+  inFlight.set(key, started)
+  return started
+}

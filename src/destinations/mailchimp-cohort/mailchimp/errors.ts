@@ -1,0 +1,87 @@
+import { IntegrationError, InvalidAuthenticationError, RetryableError } from '@segment/actions-core'
+import { Problem } from './schemas'
+
+type RetryableStatus = ConstructorParameters<typeof RetryableError>[1]
+
+export const RECONNECT_MESSAGE =
+  'Mailchimp rejected the access token: it was revoked or the user lost access. Reconnect Mailchimp in the destination settings.'
+
+/** What a failed call was about, for messages that tell the operator what to fix. */
+export interface RequestSubject {
+  /** Message for a 404, e.g. the audience or tag that does not exist. */
+  notFound?: string
+}
+
+/** Parses a body that may be JSON; `undefined` when it is not. */
+export function parseJson(text: string): unknown {
+  if (!text) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function codeOf(problem: Problem | undefined, status: number): string {
+  const title = problem?.title?.trim()
+  return title ? title.toUpperCase().replace(/[^A-Z0-9]+/g, '_') : `HTTP_${status}`
+}
+
+function describe(problem: Problem | undefined, fallback: string): string {
+  const what = problem?.detail || problem?.title || fallback
+  return problem?.instance ? `${what} (Mailchimp error instance ${problem.instance})` : what
+}
+
+function retryableStatus(status: number): RetryableStatus {
+  return (status === 429 || (status >= 500 && status <= 511) ? status : 503) as RetryableStatus
+}
+
+/**
+ * Maps a failed Mailchimp answer to the actions-core error the host understands. This is the only place that knows
+ * Mailchimp's error shapes; every caller gets an error whose message says what happened and what to do.
+ */
+export function mailchimpError(status: number, body: string, subject: RequestSubject = {}): Error {
+  const parsed = Problem.safeParse(parseJson(body))
+  const problem = parsed.success && (parsed.data.title || parsed.data.detail) ? parsed.data : undefined
+
+  if (status === 401) return new InvalidAuthenticationError(RECONNECT_MESSAGE)
+  if (status === 403 && !problem) {
+    // Under heavy load Mailchimp throttles with a bare 403 instead of a 429.
+    return new RetryableError('Mailchimp throttled the request (403 without details); try again later.', 429)
+  }
+  if (status === 429) {
+    return new RetryableError(
+      describe(problem, 'Mailchimp is rate limiting this account (10 requests at a time at most)'),
+      429
+    )
+  }
+  if (status >= 500) {
+    return new RetryableError(
+      describe(problem, `Mailchimp is temporarily unavailable (${status}); try again later`),
+      retryableStatus(status)
+    )
+  }
+  if (status === 404) {
+    return new IntegrationError(subject.notFound ?? describe(problem, 'Mailchimp resource not found'), 'NOT_FOUND', 404)
+  }
+  return new IntegrationError(
+    describe(problem, `Mailchimp refused the request (${status})`),
+    codeOf(problem, status),
+    status
+  )
+}
+
+/** A request that never got an answer: timed out, reset or refused. Safe to retry. */
+export function transportError(error: unknown): RetryableError {
+  const name = (error as { name?: string } | undefined)?.name ?? ''
+  if (/timeout/i.test(name)) {
+    return new RetryableError('Mailchimp did not answer in time; try again later.', 504)
+  }
+  const code = (error as { code?: string } | undefined)?.code
+  return new RetryableError(`Could not reach Mailchimp (${code || name || 'network error'}); try again later.`, 503)
+}
+
+/** A 2xx answer we could not read: Mailchimp's confirmation is unknown, so nothing counts as done. */
+export function unreadableAnswer(what: string): RetryableError {
+  return new RetryableError(`Mailchimp's answer to ${what} could not be read; try again later.`, 502)
+}

@@ -1,0 +1,65 @@
+import { IntegrationError, PayloadValidationError } from '@segment/actions-core'
+import { TAG_NAME_LIMIT } from './constants'
+
+const AUDIENCE_ID = /^[A-Za-z0-9]+$/
+const TAG_ID = /^[0-9]+$/
+const DATA_CENTER = /^[a-z]+[0-9]+$/
+
+/** Keeps user input short and printable inside an error message. */
+export function quote(value: string, max = 60): string {
+  const codePoints = Array.from(value)
+  const shown = codePoints.length > max ? `${codePoints.slice(0, max).join('')}…` : value
+  return JSON.stringify(shown)
+}
+
+/** The audience ID goes into every URL path, so only letters and digits pass. */
+export function checkAudienceId(audienceId: unknown): string {
+  const id = typeof audienceId === 'string' ? audienceId.trim() : ''
+  if (!AUDIENCE_ID.test(id)) {
+    throw new PayloadValidationError(
+      `The Audience ID setting (audience_id) must be letters and digits only, like "57afe96172"; got ${quote(
+        String(audienceId ?? '')
+      )}. Find it in Mailchimp under Audience > Settings > Audience name and defaults.`
+    )
+  }
+  return id
+}
+
+/** Tag ids come back from Mailchimp as integers; anything else never reaches a URL. */
+export function checkTagId(tagId: unknown): string {
+  const id = typeof tagId === 'number' ? String(tagId) : typeof tagId === 'string' ? tagId.trim() : ''
+  if (!TAG_ID.test(id)) {
+    throw new PayloadValidationError(
+      `A Mailchimp tag id is a number; got ${quote(String(tagId ?? ''))}. Recreate the audience in this destination.`
+    )
+  }
+  return id
+}
+
+/** Tag names are trimmed, must not be empty and must be fewer than 88 Unicode code points. */
+export function checkTagName(name: unknown): string {
+  const trimmed = typeof name === 'string' ? name.trim() : ''
+  if (!trimmed) {
+    throw new PayloadValidationError('The Mailchimp tag name is empty: give the cohort a name or set Tag Name.')
+  }
+  const length = Array.from(trimmed).length
+  if (length >= TAG_NAME_LIMIT) {
+    throw new PayloadValidationError(
+      `Mailchimp tag names must be fewer than ${TAG_NAME_LIMIT} characters; ${quote(trimmed)} has ${length}. ` +
+        'Shorten the cohort name or set a shorter Tag Name.'
+    )
+  }
+  return trimmed
+}
+
+/** The data center becomes part of a hostname, so it must look like Mailchimp's (`us6`, `us21`). */
+export function checkDataCenter(dc: unknown): string {
+  if (typeof dc !== 'string' || !DATA_CENTER.test(dc)) {
+    throw new IntegrationError(
+      `Mailchimp's OAuth metadata named an unexpected data center (${quote(String(dc ?? ''))}); no request was sent to it.`,
+      'INVALID_DATA_CENTER',
+      502
+    )
+  }
+  return dc
+}

@@ -1,0 +1,88 @@
+import nock from 'nock'
+import { createRequestClient, createTestIntegration, RetryableError } from '@segment/actions-core'
+import definition from '../src'
+import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, settings } from './helpers'
+
+const destination = createTestIntegration(definition)
+
+describe('testAuthentication', () => {
+  it('passes when the token works and the audience exists', async () => {
+    metadata()
+    const audience = api()
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query({ fields: 'id,name,double_optin' })
+      .reply(200, { id: AUDIENCE_ID, name: 'Newsletter', double_optin: false })
+
+    await expect(destination.testAuthentication(settings)).resolves.not.toThrow()
+    expect(audience.isDone()).toBe(true)
+  })
+
+  it('asks the operator to connect Mailchimp when there is no token', async () => {
+    const { oauth: _oauth, ...withoutToken } = settings
+    await expect(destination.testAuthentication(withoutToken)).rejects.toThrow(/connect Mailchimp/)
+  })
+
+  it('asks the operator to reconnect when Mailchimp revoked the token', async () => {
+    nock(LOGIN).get('/oauth2/metadata').reply(401, { error: 'invalid_token', error_description: 'Invalid token' })
+    await expect(destination.testAuthentication(settings)).rejects.toThrow(/Reconnect Mailchimp/)
+  })
+
+  it('asks the operator to reconnect when the API refuses the token', async () => {
+    metadata()
+    api()
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query(true)
+      .reply(
+        ...problem(
+          401,
+          'API Key Invalid',
+          'Your API key may be invalid, or you’ve attempted to access the wrong datacenter.'
+        )
+      )
+    await expect(destination.testAuthentication(settings)).rejects.toThrow(/Reconnect Mailchimp/)
+  })
+
+  it('names the audience ID Mailchimp does not know', async () => {
+    metadata()
+    api()
+      .get('/3.0/lists/0000000000')
+      .query(true)
+      .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
+    const error = await destination
+      .testAuthentication({ ...settings, audience_id: '0000000000' })
+      .catch((e: Error) => e)
+    expect(error).toBeInstanceOf(Error)
+    expect((error as Error).message).toContain('"0000000000"')
+    expect((error as Error).message).toContain('audience_id')
+  })
+
+  it('reports a metadata endpoint that is down as retryable', async () => {
+    nock(LOGIN).get('/oauth2/metadata').reply(503, 'Service Unavailable')
+    const test = definition.authentication?.testAuthentication
+    const error = await Promise.resolve()
+      .then(() => test?.(createRequestClient(), { settings, auth: { accessToken: TOKEN, refreshToken: '' } }))
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RetryableError)
+    expect((error as RetryableError).status).toBe(503)
+
+    // Through the host's wrapper the operator reads that Mailchimp is down, not that the token is wrong.
+    nock(LOGIN).get('/oauth2/metadata').reply(503, 'Service Unavailable')
+    await expect(destination.testAuthentication(settings)).rejects.toThrow(
+      /temporarily unavailable \(503\); try again later/
+    )
+  })
+
+  it('refuses an audience ID that is not letters and digits before any request', async () => {
+    const lookup = metadata()
+    const error = await destination.testAuthentication({ ...settings, audience_id: '../x' }).catch((e: Error) => e)
+    expect((error as Error).message).toMatch(/letters and digits/)
+    expect(lookup.isDone()).toBe(false)
+  })
+
+  it('never puts the token in an error message', async () => {
+    nock(LOGIN).get('/oauth2/metadata').reply(401, { error: 'invalid_token' })
+    const error = (await destination.testAuthentication(settings).catch((e: Error) => e)) as Error
+    expect(error.message).toMatch(/Reconnect/)
+    expect(error.message).not.toContain(TOKEN)
+  })
+})

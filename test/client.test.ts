@@ -1,0 +1,207 @@
+import nock from 'nock'
+import {
+  createRequestClient,
+  IntegrationError,
+  InvalidAuthenticationError,
+  RetryableError
+} from '@segment/actions-core'
+import type { StateContext } from '@segment/actions-core'
+import type { RequestClient } from '@segment/actions-core'
+import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
+import { MailchimpClient } from '../src/destinations/mailchimp-cohort/mailchimp/client'
+import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem } from './helpers'
+
+const AUDIENCE = { id: AUDIENCE_ID, name: 'Newsletter', double_optin: true }
+
+function client(options: ConstructorParameters<typeof MailchimpClient>[2] = {}) {
+  return new MailchimpClient(createRequestClient(), TOKEN, options)
+}
+
+function audienceCall() {
+  return api().get(`/3.0/lists/${AUDIENCE_ID}`).query(true)
+}
+
+/** A host's stateContext: what one request sets, the next request can read. */
+function hostState(): StateContext & { saved: Map<string, string> } {
+  const saved = new Map<string, string>()
+  return {
+    saved,
+    getRequestContext: (key: string) => saved.get(key),
+    setResponseContext: (key: string, value: string) => void saved.set(key, value)
+  }
+}
+
+describe('MailchimpClient', () => {
+  describe('data center', () => {
+    it('asks the metadata endpoint once and reuses the answer', async () => {
+      const lookup = metadata(1)
+      audienceCall().times(3).reply(200, AUDIENCE)
+      const mailchimp = client()
+
+      await Promise.all([mailchimp.getAudience(AUDIENCE_ID), mailchimp.getAudience(AUDIENCE_ID)])
+      await client().getAudience(AUDIENCE_ID)
+
+      expect(lookup.isDone()).toBe(true)
+      expect(nock.pendingMocks()).toEqual([])
+    })
+
+    it('keeps it in the host stateContext under a key that does not hold the token', async () => {
+      metadata(1)
+      audienceCall().reply(200, AUDIENCE)
+      const state = hostState()
+
+      await client({ stateContext: state }).getAudience(AUDIENCE_ID)
+
+      const keys = [...state.saved.keys()]
+      expect(keys).toHaveLength(1)
+      expect(keys[0]).toMatch(/^mailchimp-cohort:dc:[0-9a-f]{16}$/)
+      expect(keys.join()).not.toContain(TOKEN)
+      expect(state.saved.get(keys[0])).toBe('us6')
+    })
+
+    it('reads it from the host stateContext of another worker', async () => {
+      const state = hostState()
+      metadata(1)
+      audienceCall().times(2).reply(200, AUDIENCE)
+      await client({ stateContext: state }).getAudience(AUDIENCE_ID)
+
+      memoryCache.clear() // another process: nothing in memory, only what the host carried over
+      await client({ stateContext: state }).getAudience(AUDIENCE_ID)
+
+      expect(nock.pendingMocks()).toEqual([])
+    })
+
+    it('ignores api_endpoint and refuses a data center that would point at another host', async () => {
+      nock(LOGIN)
+        .get('/oauth2/metadata')
+        .reply(200, { dc: 'evil.example.com#', api_endpoint: 'https://evil.example.com' })
+      const evil = nock('https://evil.example.com').get(/.*/).reply(200, AUDIENCE)
+
+      const error = await client()
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)
+
+      expect(error).toBeInstanceOf(IntegrationError)
+      expect((error as Error).message).toMatch(/unexpected data center/)
+      expect(evil.isDone()).toBe(false)
+    })
+
+    it('only ever calls <dc>.api.mailchimp.com, whatever api_endpoint says', async () => {
+      nock(LOGIN).get('/oauth2/metadata').reply(200, { dc: 'us6', api_endpoint: 'https://evil.example.com' })
+      const evil = nock('https://evil.example.com').get(/.*/).reply(200, AUDIENCE)
+      const real = audienceCall().reply(200, AUDIENCE)
+
+      await client().getAudience(AUDIENCE_ID)
+
+      expect(real.isDone()).toBe(true)
+      expect(evil.isDone()).toBe(false)
+    })
+
+    it('sends the token as "OAuth" to the metadata endpoint and as "Bearer" to the API', async () => {
+      const lookup = metadata() // both helpers pin the exact Authorization header
+      const call = audienceCall().reply(200, AUDIENCE)
+      await client().getAudience(AUDIENCE_ID)
+      expect(lookup.isDone() && call.isDone()).toBe(true)
+    })
+  })
+
+  describe('audience_id in the URL', () => {
+    it.each(['../x', '57afe96172/../../lists', '57afe96172?x=1', '', ' ', 'abc%2F..'])(
+      'refuses %j before any request',
+      async (audienceId) => {
+        const lookup = metadata()
+        await expect(client().getAudience(audienceId)).rejects.toThrow(/letters and digits/)
+        expect(lookup.isDone()).toBe(false)
+      }
+    )
+  })
+
+  describe('errors', () => {
+    beforeEach(() => metadata())
+
+    it('maps 401 to InvalidAuthenticationError asking to reconnect', async () => {
+      audienceCall().reply(...problem(401, 'API Key Invalid', 'Your API key may be invalid.'))
+      const error = await client()
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InvalidAuthenticationError)
+      expect((error as Error).message).toMatch(/Reconnect Mailchimp/)
+    })
+
+    it('maps 400 to IntegrationError carrying Mailchimp’s detail and instance', async () => {
+      audienceCall().reply(...problem(400, 'Invalid Resource', 'The resource submitted could not be validated.'))
+      const error = (await client()
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)) as IntegrationError
+      expect(error).toBeInstanceOf(IntegrationError)
+      expect(error.status).toBe(400)
+      expect(error.code).toBe('INVALID_RESOURCE')
+      expect(error.message).toContain('could not be validated')
+      expect(error.message).toContain('995c5cb0-3280-4a6e-808b-3b096d0bb219')
+    })
+
+    it('maps 403 with a problem body to a non-retryable IntegrationError', async () => {
+      audienceCall().reply(...problem(403, 'Forbidden', 'You don’t have permission to access this resource.'))
+      const error = (await client()
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)) as IntegrationError
+      expect(error).toBeInstanceOf(IntegrationError)
+      expect(error.status).toBe(403)
+    })
+
+    it('treats a bare 403 as Mailchimp’s throttle: retryable 429', async () => {
+      audienceCall().reply(403, '')
+      const error = (await client()
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)) as RetryableError
+      expect(error).toBeInstanceOf(RetryableError)
+      expect(error.status).toBe(429)
+    })
+
+    it.each([429, 500, 502, 503])('maps %i to a retryable error with that status', async (status) => {
+      audienceCall().reply(status, '<html>busy</html>', { 'content-type': 'text/html' })
+      const error = (await client()
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)) as RetryableError
+      expect(error).toBeInstanceOf(RetryableError)
+      expect(error.status).toBe(status)
+    })
+
+    it('maps a timeout to a retryable 504', async () => {
+      audienceCall().delay(500).reply(200, AUDIENCE)
+      const error = (await client({ requestTimeoutMs: 50 })
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)) as RetryableError
+      expect(error).toBeInstanceOf(RetryableError)
+      expect(error.status).toBe(504)
+    })
+
+    it('maps a connection reset to a retryable error', async () => {
+      // nock cannot reset a connection under actions-core's fetch, so the request function fails as fetch would.
+      const real = createRequestClient()
+      const resetting = ((url: string, options) =>
+        url.includes('/lists/')
+          ? Promise.reject(Object.assign(new Error('socket hang up'), { name: 'FetchError', code: 'ECONNRESET' }))
+          : real(url, options)) as RequestClient
+      const error = (await new MailchimpClient(resetting, TOKEN)
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)) as RetryableError
+      expect(error).toBeInstanceOf(RetryableError)
+      expect(error.message).toMatch(/ECONNRESET/)
+    })
+
+    it('does not take an unreadable 200 for success', async () => {
+      audienceCall().reply(200, '{"id": "57afe96172", "na', { 'content-type': 'application/json' })
+      const error = (await client()
+        .getAudience(AUDIENCE_ID)
+        .catch((e: unknown) => e)) as RetryableError
+      expect(error).toBeInstanceOf(RetryableError)
+      expect(error.status).toBe(502)
+    })
+
+    it('does not take a 200 of the wrong shape for success', async () => {
+      audienceCall().reply(200, { id: AUDIENCE_ID })
+      await expect(client().getAudience(AUDIENCE_ID)).rejects.toBeInstanceOf(RetryableError)
+    })
+  })
+})
