@@ -11,6 +11,10 @@ export const MAILCHIMP_ENDPOINTS: MailchimpEndpoints = {
   apiBaseUrl: (dc) => `https://${dc}.api.mailchimp.com/3.0`
 }
 
+/** Where an operator finds the audience ID; shared by the setting's description and the errors about it. */
+export const AUDIENCE_ID_HELP =
+  'In Mailchimp, open Audience > All contacts > Settings > Audience name and defaults: the Audience ID is shown there.'
+
 /** Mailchimp refuses tag names of this many Unicode code points or more. */
 export const TAG_NAME_LIMIT = 88
 

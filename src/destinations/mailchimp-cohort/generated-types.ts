@@ -2,7 +2,7 @@
 
 export interface Settings {
   /**
-   * The ID of the Mailchimp audience to sync into, letters and digits such as "57afe96172". In Mailchimp open Audience > All contacts > Settings > Audience name and defaults; the Audience ID is on the right.
+   * The ID of the Mailchimp audience to sync into: letters and digits, such as "57afe96172". In Mailchimp, open Audience > All contacts > Settings > Audience name and defaults: the Audience ID is shown there.
    */
   audience_id: string
   /**

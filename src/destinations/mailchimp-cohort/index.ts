@@ -3,6 +3,7 @@ import type { AudienceDestinationDefinition } from '@segment/actions-core'
 import { createCohortTag, getCohortTag, testConnection } from './audience'
 import type { AudienceSettings, Settings } from './generated-types'
 import type { DestinationOptions } from './mailchimp/client'
+import { AUDIENCE_ID_HELP } from './constants'
 import { RECONNECT_MESSAGE } from './mailchimp/errors'
 import { syncCohort } from './syncCohort'
 import { fields as syncCohortFields } from './syncCohort/fields'
@@ -29,8 +30,7 @@ export function mailchimpCohorts(
       fields: {
         audience_id: {
           label: 'Audience ID',
-          description:
-            'The ID of the Mailchimp audience to sync into, letters and digits such as "57afe96172". In Mailchimp open Audience > All contacts > Settings > Audience name and defaults; the Audience ID is on the right.',
+          description: `The ID of the Mailchimp audience to sync into: letters and digits, such as "57afe96172". ${AUDIENCE_ID_HELP}`,
           type: 'string',
           required: true
         },

@@ -1,5 +1,5 @@
 import { IntegrationError, PayloadValidationError } from '@segment/actions-core'
-import { TAG_NAME_LIMIT } from './constants'
+import { AUDIENCE_ID_HELP, TAG_NAME_LIMIT } from './constants'
 
 const AUDIENCE_ID = /^[A-Za-z0-9]+$/
 const TAG_ID = /^[0-9]+$/
@@ -19,7 +19,7 @@ export function checkAudienceId(audienceId: unknown): string {
     throw new PayloadValidationError(
       `The Audience ID setting (audience_id) must be letters and digits only, like "57afe96172"; got ${quote(
         String(audienceId ?? '')
-      )}. Find it in Mailchimp under Audience > Settings > Audience name and defaults.`
+      )}. ${AUDIENCE_ID_HELP}`
     )
   }
   return id

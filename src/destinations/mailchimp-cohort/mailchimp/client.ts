@@ -1,7 +1,13 @@
 import { InvalidAuthenticationError, IntegrationError } from '@segment/actions-core'
 import type { RequestClient, StateContext } from '@segment/actions-core'
 import type { z } from 'zod'
-import { CACHE_TTL_SECONDS, MAILCHIMP_ENDPOINTS, REQUEST_TIMEOUT_MS, TAG_PAGE_SIZE } from '../constants'
+import {
+  AUDIENCE_ID_HELP,
+  CACHE_TTL_SECONDS,
+  MAILCHIMP_ENDPOINTS,
+  REQUEST_TIMEOUT_MS,
+  TAG_PAGE_SIZE
+} from '../constants'
 import type { MailchimpEndpoints } from '../constants'
 import { checkAudienceId, checkDataCenter, checkTagId, quote } from '../validation'
 import { lookupCache, singleFlight, tokenFingerprint } from './cache'
@@ -158,7 +164,7 @@ export class MailchimpClient {
 }
 
 export function audienceNotFound(audienceId: string): string {
-  return `Mailchimp has no audience "${audienceId}" in this account. Check the Audience ID setting (audience_id): Mailchimp shows it under Audience > Settings > Audience name and defaults.`
+  return `Mailchimp has no audience "${audienceId}" in this account. Check the Audience ID setting (audience_id). ${AUDIENCE_ID_HELP}`
 }
 
 export function tagNotFound(audienceId: string, tagId: string): string {
