@@ -1,7 +1,7 @@
 import nock from 'nock'
 import { createTestIntegration } from '@segment/actions-core'
 import definition from '../src'
-import { AUDIENCE_ID, api, metadata, problem, settings, tag } from './helpers'
+import { AUDIENCE_ID, api, metadata, problem, settings, tag, expectNotRequested } from './helpers'
 
 const destination = createTestIntegration(definition)
 const SEGMENTS = `/3.0/lists/${AUDIENCE_ID}/segments`
@@ -26,6 +26,7 @@ describe('createAudience', () => {
     const create = api()
       .post(SEGMENTS, { name: 'Power users', static_segment: [] })
       .reply(200, tag(4242, 'Power users'))
+    tagsPage([tag(1, 'Other cohort'), tag(4242, 'Power users')])
 
     const result = await destination.createAudience({ settings, audienceName: 'Power users' })
 
@@ -37,6 +38,7 @@ describe('createAudience', () => {
     metadata()
     tagsPage([])
     api().post(SEGMENTS, { name: 'VIP', static_segment: [] }).reply(200, tag(7, 'VIP'))
+    tagsPage([tag(7, 'VIP')])
 
     const result = await destination.createAudience({
       settings,
@@ -55,7 +57,7 @@ describe('createAudience', () => {
     const result = await destination.createAudience({ settings, audienceName: 'power users' })
 
     expect(result).toEqual({ externalId: '99' })
-    expect(create.isDone()).toBe(false)
+    expectNotRequested(create)
   })
 
   it('accepts a name of 87 characters', async () => {
@@ -63,6 +65,7 @@ describe('createAudience', () => {
     metadata()
     tagsPage([])
     api().post(SEGMENTS, { name, static_segment: [] }).reply(200, tag(5, name))
+    tagsPage([tag(5, name)])
 
     await expect(destination.createAudience({ settings, audienceName: name })).resolves.toEqual({ externalId: '5' })
   })
@@ -78,8 +81,8 @@ describe('createAudience', () => {
     expect(error.message).toContain('88')
     expect(error.message).toMatch(/fewer than 88 characters/)
     expect(error.status).toBe(400)
-    expect(lookup.isDone()).toBe(false)
-    expect(create.isDone()).toBe(false)
+    expectNotRequested(lookup)
+    expectNotRequested(create)
   })
 
   it('refuses an empty name', async () => {
@@ -99,6 +102,19 @@ describe('createAudience', () => {
     expect(result).toEqual({ externalId: '31' })
   })
 
+  it('settles on the older tag and deletes its own when Mailchimp accepted a concurrent duplicate', async () => {
+    metadata()
+    tagsPage([])
+    api().post(SEGMENTS).reply(200, tag(32, 'Power Users'))
+    tagsPage([tag(32, 'Power Users'), tag(31, 'power users')])
+    const removeOurs = api().delete(`${SEGMENTS}/32`).reply(204)
+
+    const result = await destination.createAudience({ settings, audienceName: 'Power Users' })
+
+    expect(result).toEqual({ externalId: '31' })
+    expect(removeOurs.isDone()).toBe(true)
+  })
+
   it('passes Mailchimp’s reason on when a create fails and no tag appeared', async () => {
     metadata()
     tagsPage([])
@@ -116,6 +132,7 @@ describe('createAudience', () => {
     metadata()
     tagsPage([])
     const create = api().post(SEGMENTS).once().reply(200, tag(8, 'Churned'))
+    tagsPage([tag(8, 'Churned')])
 
     const [a, b] = await Promise.all([
       destination.createAudience({ settings, audienceName: 'Churned' }),
@@ -139,7 +156,7 @@ describe('createAudience', () => {
     const result = await destination.createAudience({ settings, audienceName: 'LAPSED BUYERS' })
 
     expect(result).toEqual({ externalId: '1322' })
-    expect(create.isDone()).toBe(false)
+    expectNotRequested(create)
   })
 
   it('creates the tag after reading every page of an audience with 2,000 tags', async () => {
@@ -148,6 +165,9 @@ describe('createAudience', () => {
     const first = tagsPage(page(1), 2000, 0)
     const second = tagsPage(page(1001), 2000, 1000)
     api().post(SEGMENTS, { name: 'New cohort', static_segment: [] }).reply(200, tag(3000, 'New cohort'))
+    tagsPage(page(1), 2001, 0)
+    tagsPage(page(1001), 2001, 1000)
+    tagsPage([tag(3000, 'New cohort')], 2001, 2000)
 
     await expect(destination.createAudience({ settings, audienceName: 'New cohort' })).resolves.toEqual({
       externalId: '3000'
@@ -211,6 +231,6 @@ describe('getAudience', () => {
   it('refuses a tag id that is not a number before any request', async () => {
     const lookup = metadata()
     await expect(destination.getAudience({ settings, externalId: '1/../../x' })).rejects.toThrow(/is a number/)
-    expect(lookup.isDone()).toBe(false)
+    expectNotRequested(lookup)
   })
 })

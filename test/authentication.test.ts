@@ -1,7 +1,7 @@
 import nock from 'nock'
 import { createRequestClient, createTestIntegration, RetryableError } from '@segment/actions-core'
 import definition from '../src'
-import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, settings } from './helpers'
+import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, settings, expectNotRequested } from './helpers'
 
 const destination = createTestIntegration(definition)
 
@@ -76,7 +76,7 @@ describe('testAuthentication', () => {
     const lookup = metadata()
     const error = await destination.testAuthentication({ ...settings, audience_id: '../x' }).catch((e: Error) => e)
     expect((error as Error).message).toMatch(/letters and digits/)
-    expect(lookup.isDone()).toBe(false)
+    expectNotRequested(lookup)
   })
 
   it('never puts the token in an error message', async () => {

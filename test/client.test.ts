@@ -9,7 +9,7 @@ import type { StateContext } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
 import { MailchimpClient } from '../src/destinations/mailchimp-cohort/mailchimp/client'
-import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem } from './helpers'
+import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, expectNotRequested } from './helpers'
 
 const AUDIENCE = { id: AUDIENCE_ID, name: 'Newsletter', double_optin: true }
 
@@ -83,7 +83,7 @@ describe('MailchimpClient', () => {
 
       expect(error).toBeInstanceOf(IntegrationError)
       expect((error as Error).message).toMatch(/unexpected data center/)
-      expect(evil.isDone()).toBe(false)
+      expectNotRequested(evil)
     })
 
     it('only ever calls <dc>.api.mailchimp.com, whatever api_endpoint says', async () => {
@@ -94,7 +94,7 @@ describe('MailchimpClient', () => {
       await client().getAudience(AUDIENCE_ID)
 
       expect(real.isDone()).toBe(true)
-      expect(evil.isDone()).toBe(false)
+      expectNotRequested(evil)
     })
 
     it('sends the token as "OAuth" to the metadata endpoint and as "Bearer" to the API', async () => {
@@ -111,7 +111,7 @@ describe('MailchimpClient', () => {
       async (audienceId) => {
         const lookup = metadata()
         await expect(client().getAudience(audienceId)).rejects.toThrow(/letters and digits/)
-        expect(lookup.isDone()).toBe(false)
+        expectNotRequested(lookup)
       }
     )
   })

@@ -48,3 +48,13 @@ export function tag(id: number, name: string) {
     list_id: AUDIENCE_ID
   }
 }
+
+/** Asserts that none of these recorded answers was asked for, then withdraws them. */
+export function expectNotRequested(...scopes: nock.Scope[]): void {
+  for (const scope of scopes) {
+    expect(scope.isDone()).toBe(false)
+    for (const interceptor of (scope as unknown as { interceptors: nock.Interceptor[] }).interceptors) {
+      nock.removeInterceptor(interceptor)
+    }
+  }
+}

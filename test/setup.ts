@@ -5,9 +5,13 @@ import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cach
 nock.disableNetConnect()
 nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/)
 
+// Every answer a test recorded must have been asked for: a request the code should have made but did not fails the
+// test. Tests that prove a request was *not* made check `isDone()` themselves and call `nock.cleanAll()`.
 afterEach(() => {
+  const unused = nock.pendingMocks()
   nock.cleanAll()
   memoryCache.clear()
+  if (unused.length > 0) throw new Error(`Recorded answers never requested: ${unused.join(', ')}`)
 })
 
 // Each test file loads its own nock; hand the network hooks back so the next file's nock can install them.

@@ -14,18 +14,28 @@ function cacheKey(client: MailchimpClient, audienceId: string, name: string): st
   return `mailchimp-cohort:tag:${client.account}:${audienceId}:${name.toLowerCase()}`
 }
 
-/** Looks through every tag of the audience for one whose name matches ignoring letter case. */
-export async function findTag(client: MailchimpClient, audienceId: string, name: string): Promise<Tag | undefined> {
+/**
+ * The audience's tags whose names match ignoring letter case, oldest (lowest id) first. With `firstOnly` the paging
+ * stops at the first page that has a match.
+ */
+async function matchingTags(client: MailchimpClient, audienceId: string, name: string, firstOnly: boolean) {
+  const matches: Tag[] = []
   for await (const page of client.tags(audienceId)) {
-    const match = page.find((tag) => sameName(tag.name, name))
-    if (match) return match
+    matches.push(...page.filter((tag) => sameName(tag.name, name)))
+    if (firstOnly && matches.length > 0) break
   }
-  return undefined
+  return matches.sort((a, b) => a.id - b.id)
+}
+
+/** The tag whose name matches ignoring letter case, if the audience has one. */
+export async function findTag(client: MailchimpClient, audienceId: string, name: string): Promise<Tag | undefined> {
+  const [first] = await matchingTags(client, audienceId, name, true)
+  return first
 }
 
 /**
  * The id of the tag named `name`, created when the audience has none. Concurrent callers in this process share one
- * lookup; when another worker created the tag first and Mailchimp refuses ours, the tag is looked up again.
+ * lookup; when another worker created the tag first, its tag is the one used.
  */
 export async function resolveTag(client: MailchimpClient, audienceId: string, tagName: string): Promise<string> {
   const name = checkTagName(tagName)
@@ -42,8 +52,9 @@ export async function resolveTag(client: MailchimpClient, audienceId: string, ta
 }
 
 async function createOrFind(client: MailchimpClient, audienceId: string, name: string): Promise<Tag> {
+  let created: Tag
   try {
-    return await client.createTag(audienceId, name)
+    created = await client.createTag(audienceId, name)
   } catch (error) {
     // Mailchimp refuses a duplicate name with a 400; the tag a concurrent worker made is the one to use.
     if (error instanceof IntegrationError && error.status === 400) {
@@ -52,6 +63,12 @@ async function createOrFind(client: MailchimpClient, audienceId: string, name: s
     }
     throw error
   }
+  // Should Mailchimp accept the same name twice from workers racing each other, all of them settle on the oldest
+  // tag and the loser removes the empty one it just made, so the audience keeps one tag per cohort.
+  const [oldest] = await matchingTags(client, audienceId, name, false)
+  if (!oldest || oldest.id === created.id) return created
+  await client.deleteTag(audienceId, String(created.id)).catch(() => undefined)
+  return oldest
 }
 
 /** Drops a cached tag id once Mailchimp says the tag is gone. */

@@ -14,7 +14,7 @@ import { lookupCache, singleFlight, tokenFingerprint } from './cache'
 import type { LookupCache } from './cache'
 import { mailchimpError, parseJson, transportError, unreadableAnswer } from './errors'
 import type { RequestSubject } from './errors'
-import { Audience, OAuthMetadata, Tag, TagPage } from './schemas'
+import { Audience, NoContent, OAuthMetadata, Tag, TagPage } from './schemas'
 
 /** Set by the program that embeds the destination, never by an operator's settings. */
 export interface DestinationOptions {
@@ -113,6 +113,16 @@ export class MailchimpClient {
     })
   }
 
+  /** Deletes a tag; its contacts stay in the audience. */
+  async deleteTag(audienceId: string, tagId: string): Promise<void> {
+    const id = checkAudienceId(audienceId)
+    const tag = checkTagId(tagId)
+    await this.call('DELETE', `/lists/${id}/segments/${tag}`, {
+      schema: NoContent,
+      subject: { notFound: tagNotFound(id, tag) }
+    })
+  }
+
   /** One tag by id; a segment that is not static is not a tag and counts as missing. */
   async getTag(audienceId: string, tagId: string): Promise<Tag> {
     const id = checkAudienceId(audienceId)
@@ -131,7 +141,9 @@ export class MailchimpClient {
   async call<T>(method: Method, path: string, options: CallOptions<T>): Promise<T> {
     const base = this.endpoints.apiBaseUrl(await this.dataCenter())
     const url = `${base}${path}`
-    if (!path.startsWith('/') || new URL(url).origin !== new URL(base).origin) {
+    const target = new URL(url)
+    const api = new URL(base)
+    if (target.origin !== api.origin || !target.pathname.startsWith(`${api.pathname}/`)) {
       throw new IntegrationError(`Refused to call ${quote(path)}: not a Mailchimp API path.`, 'INVALID_URL', 400)
     }
     return this.send(url, method, `Bearer ${this.token}`, options)

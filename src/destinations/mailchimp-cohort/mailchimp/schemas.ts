@@ -34,3 +34,6 @@ export const TagPage = z.object({
   segments: z.array(Tag),
   total_items: z.number().int()
 })
+
+/** A 204 answer (DELETE): nothing to read. */
+export const NoContent = z.object({})
