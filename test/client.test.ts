@@ -9,7 +9,7 @@ import type { StateContext } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
 import { MailchimpClient } from '../src/destinations/mailchimp-cohort/mailchimp/client'
-import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, expectNotRequested } from './helpers'
+import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, expectNotRequested, rejectionOf } from './helpers'
 
 const AUDIENCE = { id: AUDIENCE_ID, name: 'Newsletter', double_optin: true }
 
@@ -77,12 +77,10 @@ describe('MailchimpClient', () => {
         .reply(200, { dc: 'evil.example.com#', api_endpoint: 'https://evil.example.com' })
       const evil = nock('https://evil.example.com').get(/.*/).reply(200, AUDIENCE)
 
-      const error = await client()
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)
+      const error = await rejectionOf(client().getAudience(AUDIENCE_ID))
 
       expect(error).toBeInstanceOf(IntegrationError)
-      expect((error as Error).message).toMatch(/unexpected data center/)
+      expect(error.message).toMatch(/unexpected data center/)
       expectNotRequested(evil)
     })
 
@@ -119,20 +117,19 @@ describe('MailchimpClient', () => {
   describe('errors', () => {
     beforeEach(() => metadata())
 
+    /** Reads the audience and returns what the call was rejected with. */
+    const failure = <E = Error>(mailchimp = client()) => rejectionOf<E>(mailchimp.getAudience(AUDIENCE_ID))
+
     it('maps 401 to InvalidAuthenticationError asking to reconnect', async () => {
       audienceCall().reply(...problem(401, 'API Key Invalid', 'Your API key may be invalid.'))
-      const error = await client()
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)
+      const error = await failure()
       expect(error).toBeInstanceOf(InvalidAuthenticationError)
-      expect((error as Error).message).toMatch(/Reconnect Mailchimp/)
+      expect(error.message).toMatch(/Reconnect Mailchimp/)
     })
 
     it('maps 400 to IntegrationError carrying Mailchimp’s detail and instance', async () => {
       audienceCall().reply(...problem(400, 'Invalid Resource', 'The resource submitted could not be validated.'))
-      const error = (await client()
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)) as IntegrationError
+      const error = await failure<IntegrationError>()
       expect(error).toBeInstanceOf(IntegrationError)
       expect(error.status).toBe(400)
       expect(error.code).toBe('INVALID_RESOURCE')
@@ -142,36 +139,28 @@ describe('MailchimpClient', () => {
 
     it('maps 403 with a problem body to a non-retryable IntegrationError', async () => {
       audienceCall().reply(...problem(403, 'Forbidden', 'You don’t have permission to access this resource.'))
-      const error = (await client()
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)) as IntegrationError
+      const error = await failure<IntegrationError>()
       expect(error).toBeInstanceOf(IntegrationError)
       expect(error.status).toBe(403)
     })
 
     it('treats a bare 403 as Mailchimp’s throttle: retryable 429', async () => {
       audienceCall().reply(403, '')
-      const error = (await client()
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)) as RetryableError
+      const error = await failure<RetryableError>()
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.status).toBe(429)
     })
 
     it.each([429, 500, 502, 503])('maps %i to a retryable error with that status', async (status) => {
       audienceCall().reply(status, '<html>busy</html>', { 'content-type': 'text/html' })
-      const error = (await client()
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)) as RetryableError
+      const error = await failure<RetryableError>()
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.status).toBe(status)
     })
 
     it('maps a timeout to a retryable 504', async () => {
       audienceCall().delay(500).reply(200, AUDIENCE)
-      const error = (await client({ requestTimeoutMs: 50 })
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)) as RetryableError
+      const error = await failure<RetryableError>(client({ requestTimeoutMs: 50 }))
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.status).toBe(504)
     })
@@ -183,18 +172,14 @@ describe('MailchimpClient', () => {
         url.includes('/lists/')
           ? Promise.reject(Object.assign(new Error('socket hang up'), { name: 'FetchError', code: 'ECONNRESET' }))
           : real(url, options)) as RequestClient
-      const error = (await new MailchimpClient(resetting, TOKEN)
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)) as RetryableError
+      const error = await failure<RetryableError>(new MailchimpClient(resetting, TOKEN))
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.message).toMatch(/ECONNRESET/)
     })
 
     it('does not take an unreadable 200 for success', async () => {
       audienceCall().reply(200, '{"id": "57afe96172", "na', { 'content-type': 'application/json' })
-      const error = (await client()
-        .getAudience(AUDIENCE_ID)
-        .catch((e: unknown) => e)) as RetryableError
+      const error = await failure<RetryableError>()
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.status).toBe(502)
     })

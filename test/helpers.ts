@@ -58,3 +58,13 @@ export function expectNotRequested(...scopes: nock.Scope[]): void {
     }
   }
 }
+
+/** What a promise was rejected with; fails the test when it resolves. */
+export async function rejectionOf<E = Error>(promise: Promise<unknown>): Promise<E> {
+  return promise.then(
+    (value) => {
+      throw new Error(`Expected a rejection, got ${JSON.stringify(value)}`)
+    },
+    (error: E) => error
+  )
+}

@@ -43,7 +43,9 @@ describe('ids that enter URLs', () => {
     expect(() => checkAudienceId(id)).toThrow(/letters and digits/)
   })
 
-  it.each(['0', '4242', 4242])('accept tag id %j', (id) => expect(checkTagId(id)).toBe(String(id)))
+  it.each(['0', '4242', 4242, ' 4242 ', '004242'])('accept tag id %j', (id) =>
+    expect(checkTagId(id)).toBe(id === '0' ? '0' : '4242')
+  )
 
   it.each(['-1', '1.5', '12/..', 'abc', ''])('refuse tag id %j', (id) => expect(() => checkTagId(id)).toThrow(/number/))
 

@@ -33,7 +33,7 @@ export function checkTagId(tagId: unknown): string {
       `A Mailchimp tag id is a number; got ${quote(String(tagId ?? ''))}. Recreate the audience in this destination.`
     )
   }
-  return id
+  return id.replace(/^0+(?=[0-9])/, '')
 }
 
 /** Tag names are trimmed, must not be empty and must be fewer than 88 Unicode code points. */

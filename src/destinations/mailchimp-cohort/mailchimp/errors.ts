@@ -27,9 +27,11 @@ function codeOf(problem: Problem | undefined, status: number): string {
   return title ? title.toUpperCase().replace(/[^A-Z0-9]+/g, '_') : `HTTP_${status}`
 }
 
-function describe(problem: Problem | undefined, fallback: string): string {
-  const what = problem?.detail || problem?.title || fallback
-  return problem?.instance ? `${what} (Mailchimp error instance ${problem.instance})` : what
+/** "lead: Mailchimp's detail (instance …)", or just the lead when Mailchimp said nothing useful. */
+function explain(lead: string, problem: Problem | undefined): string {
+  const detail = problem?.detail || problem?.title
+  const instance = problem?.instance ? ` (Mailchimp error instance ${problem.instance})` : ''
+  return detail ? `${lead}: ${detail}${instance}` : `${lead}.`
 }
 
 function retryableStatus(status: number): RetryableStatus {
@@ -50,23 +52,18 @@ export function mailchimpError(status: number, body: string, subject: RequestSub
     return new RetryableError('Mailchimp throttled the request (403 without details); try again later.', 429)
   }
   if (status === 429) {
-    return new RetryableError(
-      describe(problem, 'Mailchimp is rate limiting this account (10 requests at a time at most)'),
-      429
-    )
+    return new RetryableError(explain('Mailchimp is rate limiting this account; try again later', problem), 429)
   }
   if (status >= 500) {
     return new RetryableError(
-      describe(problem, `Mailchimp is temporarily unavailable (${status}); try again later`),
+      explain(`Mailchimp is temporarily unavailable (${status}); try again later`, problem),
       retryableStatus(status)
     )
   }
-  if (status === 404) {
-    return new IntegrationError(subject.notFound ?? describe(problem, 'Mailchimp resource not found'), 'NOT_FOUND', 404)
-  }
+  if (status === 404 && subject.notFound) return new IntegrationError(subject.notFound, 'NOT_FOUND', 404)
   return new IntegrationError(
-    describe(problem, `Mailchimp refused the request (${status})`),
-    codeOf(problem, status),
+    explain(`Mailchimp refused the request (${status})`, problem),
+    status === 404 ? 'NOT_FOUND' : codeOf(problem, status),
     status
   )
 }
