@@ -1,7 +1,6 @@
-import nock from 'nock'
-import { createTestIntegration } from '@segment/actions-core'
+import { createTestIntegration, IntegrationError } from '@segment/actions-core'
 import definition from '../src'
-import { AUDIENCE_ID, api, metadata, problem, settings, tag, expectNotRequested } from './helpers'
+import { AUDIENCE_ID, api, metadata, problem, settings, tag, expectNotRequested, rejectionOf } from './helpers'
 
 const destination = createTestIntegration(definition)
 const SEGMENTS = `/3.0/lists/${AUDIENCE_ID}/segments`
@@ -175,14 +174,20 @@ describe('createAudience', () => {
     expect(first.isDone() && second.isDone()).toBe(true)
   })
 
-  it('caches the data center and the tag: a second call asks Mailchimp nothing', async () => {
-    metadata(1)
-    tagsPage([tag(12, 'Winback')])
+  it('asks for the data center once, but never hands out a cached tag that was deleted since', async () => {
+    metadata(1) // a second metadata request would find no recorded answer and fail
+    tagsPage([tag(31, 'Winback')])
+    await expect(destination.createAudience({ settings, audienceName: 'Winback' })).resolves.toEqual({
+      externalId: '31'
+    })
 
-    await destination.createAudience({ settings, audienceName: 'Winback' })
-    await destination.createAudience({ settings, audienceName: 'Winback' })
-
-    expect(nock.pendingMocks()).toEqual([])
+    // The operator deletes the tag in Mailchimp, then connects the cohort again.
+    tagsPage([])
+    api().post(SEGMENTS, { name: 'Winback', static_segment: [] }).reply(200, tag(40, 'Winback'))
+    tagsPage([tag(40, 'Winback')])
+    await expect(destination.createAudience({ settings, audienceName: 'Winback' })).resolves.toEqual({
+      externalId: '40'
+    })
   })
 
   it('names the audience ID when the audience does not exist', async () => {
@@ -204,17 +209,42 @@ describe('getAudience', () => {
     await expect(destination.getAudience({ settings, externalId: '4242' })).resolves.toEqual({ externalId: '4242' })
   })
 
+  const audienceExists = () =>
+    api()
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query(true)
+      .reply(200, { id: AUDIENCE_ID, name: 'Newsletter', double_optin: false })
+
   it('says clearly when the tag does not exist', async () => {
     metadata()
     api()
       .get(`${SEGMENTS}/4242`)
       .query(true)
       .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
+    audienceExists()
 
-    const error = (await destination.getAudience({ settings, externalId: '4242' }).catch((e) => e)) as Error & {
-      status?: number
-    }
+    const error = await rejectionOf<IntegrationError>(destination.getAudience({ settings, externalId: '4242' }))
+
     expect(error.message).toMatch(/tag 4242 no longer exists/)
+    expect(error.status).toBe(404)
+  })
+
+  it('blames the audience ID, not the tag, when the audience is gone', async () => {
+    metadata()
+    const notFound = problem(404, 'Resource Not Found', 'The requested resource could not be found.')
+    api()
+      .get(`${SEGMENTS}/4242`)
+      .query(true)
+      .reply(...notFound)
+    api()
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query(true)
+      .reply(...notFound)
+
+    const error = await rejectionOf<IntegrationError>(destination.getAudience({ settings, externalId: '4242' }))
+
+    expect(error.message).toContain(`no audience "${AUDIENCE_ID}"`)
+    expect(error.message).toContain('audience_id')
     expect(error.status).toBe(404)
   })
 
@@ -224,6 +254,7 @@ describe('getAudience', () => {
       .get(`${SEGMENTS}/77`)
       .query(true)
       .reply(200, { ...tag(77, 'Openers'), type: 'saved' })
+    audienceExists()
 
     await expect(destination.getAudience({ settings, externalId: '77' })).rejects.toThrow(/tag 77 no longer exists/)
   })

@@ -19,7 +19,7 @@ describe('testAuthentication', () => {
 
   it('asks the operator to connect Mailchimp when there is no token', async () => {
     const { oauth: _oauth, ...withoutToken } = settings
-    await expect(destination.testAuthentication(withoutToken)).rejects.toThrow(/connect Mailchimp/)
+    await expect(destination.testAuthentication(withoutToken)).rejects.toThrow(/No Mailchimp access token/)
   })
 
   it('asks the operator to reconnect when Mailchimp revoked the token', async () => {

@@ -95,6 +95,51 @@ describe('MailchimpClient', () => {
       expectNotRequested(evil)
     })
 
+    it('writes the answer into the host context of every caller that shared one lookup', async () => {
+      metadata(1)
+      audienceCall().times(2).reply(200, AUDIENCE)
+      const [first, second] = [hostState(), hostState()]
+
+      await Promise.all([
+        client({ stateContext: first }).getAudience(AUDIENCE_ID),
+        client({ stateContext: second }).getAudience(AUDIENCE_ID)
+      ])
+
+      expect([...first.saved.values()]).toEqual(['us6'])
+      expect([...second.saved.values()]).toEqual(['us6'])
+    })
+
+    it('takes a cached value that is not a data center for a miss', async () => {
+      const state = hostState()
+      const key = `mailchimp-cohort:dc:${client().account}`
+      state.saved.set(key, 'evil.example.com')
+      metadata(1)
+      audienceCall().reply(200, AUDIENCE)
+
+      await client({ stateContext: state }).getAudience(AUDIENCE_ID)
+
+      expect(state.saved.get(key)).toBe('us6')
+    })
+
+    it('keeps the caches of builds pointed at different hosts apart', () => {
+      const sandbox = new MailchimpClient(createRequestClient(), TOKEN, {
+        endpoints: { metadataUrl: 'http://127.0.0.1:9/oauth2/metadata', apiBaseUrl: () => 'http://127.0.0.1:9/3.0' }
+      })
+      expect(sandbox.account).not.toBe(client().account)
+    })
+
+    it('refuses to follow a redirect, so the token never reaches another host', async () => {
+      metadata()
+      audienceCall().reply(302, '', { location: 'https://evil.example.com/steal' })
+      const evil = nock('https://evil.example.com').get(/.*/).reply(200, AUDIENCE)
+
+      const error = await rejectionOf<IntegrationError>(client().getAudience(AUDIENCE_ID))
+
+      expect(error).toBeInstanceOf(IntegrationError)
+      expect(error.code).toBe('REDIRECT_REFUSED')
+      expectNotRequested(evil)
+    })
+
     it('sends the token as "OAuth" to the metadata endpoint and as "Bearer" to the API', async () => {
       const lookup = metadata() // both helpers pin the exact Authorization header
       const call = audienceCall().reply(200, AUDIENCE)
@@ -182,6 +227,28 @@ describe('MailchimpClient', () => {
       const error = await failure<RetryableError>()
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.status).toBe(502)
+    })
+
+    it('keeps the token out of every error it raises', async () => {
+      const answers: Array<(scope: nock.Interceptor) => nock.Scope> = [
+        (call) => call.reply(...problem(400, 'Invalid Resource', `Bad value ${AUDIENCE_ID}`)),
+        (call) => call.reply(...problem(401, 'API Key Invalid', 'Your API key may be invalid.')),
+        (call) => call.reply(...problem(403, 'Forbidden', 'No access.')),
+        (call) => call.reply(403, ''),
+        (call) => call.reply(404, ''),
+        (call) => call.reply(429, ''),
+        (call) => call.reply(500, 'oops'),
+        (call) => call.reply(200, 'not json'),
+        (call) => call.reply(302, '', { location: 'https://evil.example.com' }),
+        (call) => call.delay(200).reply(200, AUDIENCE)
+      ]
+      for (const answer of answers) {
+        answer(audienceCall())
+        const error = await failure<Error & Record<string, unknown>>(client({ requestTimeoutMs: 50 }))
+        const everything = JSON.stringify({ ...error, message: error.message, stack: error.stack })
+        expect(everything).not.toContain(TOKEN)
+        expect(everything).not.toContain(TOKEN.slice(0, 12))
+      }
     })
 
     it('does not take a 200 of the wrong shape for success', async () => {

@@ -76,7 +76,14 @@ describe('the public contract', () => {
     await expect(host.testAuthentication(withoutAudience as typeof settings)).rejects.toThrow(/audience_id/)
   })
 
-  it('turns a 401 during createAudience into one clear "reconnect" error, with no token refresh attempted', async () => {
+  it('tells an operator who never connected Mailchimp to connect it, not that a token was revoked', async () => {
+    const { oauth: _oauth, ...withoutToken } = settings
+    await expect(
+      new Destination(definition).createAudience({ settings: withoutToken, audienceName: 'Cohort' })
+    ).rejects.toThrow(/^No Mailchimp access token: connect Mailchimp/)
+  })
+
+  it('answers actions-core’s token refresh after a 401 with one clear "reconnect" error', async () => {
     metadata()
     api()
       .get(`/3.0/lists/${AUDIENCE_ID}/segments`)
@@ -88,6 +95,7 @@ describe('the public contract', () => {
       .catch((e: Error) => e)) as Error & { status?: number }
 
     expect(error.message).toMatch(/Reconnect Mailchimp/)
+    expect(error.message).not.toMatch(/refresh/i)
     expect(error.status).toBe(401)
     expect(nock.pendingMocks()).toEqual([])
   })

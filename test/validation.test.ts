@@ -4,7 +4,7 @@ import {
   checkTagId,
   checkTagName
 } from '../src/destinations/mailchimp-cohort/validation'
-import { memoryCache, tokenFingerprint } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
+import { fingerprint, memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
 
 describe('tag names', () => {
   it('are trimmed', () => {
@@ -76,7 +76,8 @@ describe('the in-process cache', () => {
   })
 
   it('fingerprints tokens one way', () => {
-    expect(tokenFingerprint('secret-token')).toMatch(/^[0-9a-f]{16}$/)
-    expect(tokenFingerprint('secret-token')).not.toBe(tokenFingerprint('secret-token2'))
+    expect(fingerprint('secret-token')).toMatch(/^[0-9a-f]{16}$/)
+    expect(fingerprint('secret-token')).not.toBe(fingerprint('secret-token2'))
+    expect(fingerprint('a', 'b')).not.toBe(fingerprint('ab'))
   })
 })

@@ -19,7 +19,10 @@ export async function testConnection(
   await client.getAudience(audienceId)
 }
 
-/** Finds or creates the tag named after the cohort (or the operator's Tag Name) and returns its id. */
+/**
+ * Finds or creates the tag named after the cohort (or the operator's Tag Name) and returns its id. Mailchimp is always
+ * asked: an operator connecting a cohort must not get the id of a tag deleted since it was cached.
+ */
 export async function createCohortTag(
   request: RequestClient,
   input: CreateAudienceInput<Settings, AudienceSettings>,
@@ -28,7 +31,7 @@ export async function createCohortTag(
   const audienceId = checkAudienceId(input.settings.audience_id)
   const name = input.audienceSettings?.tag_name?.trim() || input.audienceName
   const client = new MailchimpClient(request, accessTokenFrom(undefined, input.settings), options)
-  return { externalId: await resolveTag(client, audienceId, name) }
+  return { externalId: await resolveTag(client, audienceId, name, { fresh: true }) }
 }
 
 /** Confirms the tag behind `externalId` still exists in the audience. */
@@ -40,7 +43,13 @@ export async function getCohortTag(
   const audienceId = checkAudienceId(input.settings.audience_id)
   const tagId = checkTagId(input.externalId)
   const client = new MailchimpClient(request, accessTokenFrom(undefined, input.settings), options)
-  const tag = await client.getTag(audienceId, tagId)
-  if (String(tag.id) !== tagId) throw new IntegrationError(tagNotFound(audienceId, tagId), 'NOT_FOUND', 404)
+  try {
+    const tag = await client.getTag(audienceId, tagId)
+    if (String(tag.id) !== tagId) throw new IntegrationError(tagNotFound(audienceId, tagId), 'NOT_FOUND', 404)
+  } catch (error) {
+    // A 404 here may mean the audience itself is gone; then the operator must fix audience_id, not the tag.
+    if (error instanceof IntegrationError && error.status === 404) await client.getAudience(audienceId)
+    throw error
+  }
   return { externalId: tagId }
 }

@@ -4,7 +4,7 @@ import { createCohortTag, getCohortTag, testConnection } from './audience'
 import type { AudienceSettings, Settings } from './generated-types'
 import type { DestinationOptions } from './mailchimp/client'
 import { AUDIENCE_ID_HELP } from './constants'
-import { RECONNECT_MESSAGE } from './mailchimp/errors'
+import { NO_TOKEN_MESSAGE, RECONNECT_MESSAGE } from './mailchimp/errors'
 import { syncCohort } from './syncCohort'
 import { fields as syncCohortFields } from './syncCohort/fields'
 
@@ -44,8 +44,9 @@ export function mailchimpCohorts(
         }
       },
       testAuthentication: (request, { settings, auth }) => testConnection(request, settings, auth, options),
-      // Mailchimp tokens never expire and have no refresh token: a 401 means the user revoked access.
-      refreshAccessToken: () => Promise.reject(new InvalidAuthenticationError(RECONNECT_MESSAGE))
+      // Mailchimp tokens never expire and have no refresh token: a 401 means access was revoked, or never given.
+      refreshAccessToken: (_request, { auth }) =>
+        Promise.reject(new InvalidAuthenticationError(auth?.accessToken ? RECONNECT_MESSAGE : NO_TOKEN_MESSAGE))
     },
 
     extendRequest: () => ({ headers: { 'user-agent': 'Segment (Actions) mailchimp-cohort-destination' } }),

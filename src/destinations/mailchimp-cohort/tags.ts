@@ -1,57 +1,63 @@
 import { IntegrationError } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS } from './constants'
-import { singleFlight } from './mailchimp/cache'
+import { fingerprint, singleFlight } from './mailchimp/cache'
 import type { MailchimpClient } from './mailchimp/client'
 import type { Tag } from './mailchimp/schemas'
-import { checkTagName } from './validation'
+import { checkTagName, isTagId } from './validation'
 
 /** Mailchimp treats tag names that differ only in letter case as the same tag. */
-function sameName(a: string, b: string): boolean {
-  return a.trim().toLowerCase() === b.trim().toLowerCase()
+function foldCase(name: string): string {
+  return name.trim().toLowerCase()
 }
 
+/** Neither the token nor the operator's tag name appears in a key, only fingerprints of them. */
 function cacheKey(client: MailchimpClient, audienceId: string, name: string): string {
-  return `mailchimp-cohort:tag:${client.account}:${audienceId}:${name.toLowerCase()}`
+  return `mailchimp-cohort:tag:${client.account}:${audienceId}:${fingerprint(foldCase(name))}`
 }
 
 /**
- * The audience's tags whose names match ignoring letter case, oldest (lowest id) first. With `firstOnly` the paging
- * stops at the first page that has a match.
+ * The audience's tag named `name` ignoring letter case. Should several exist, the oldest (lowest id) wins, so every
+ * worker picks the same one.
  */
-async function matchingTags(client: MailchimpClient, audienceId: string, name: string, firstOnly: boolean) {
-  const matches: Tag[] = []
+export async function findTag(client: MailchimpClient, audienceId: string, name: string): Promise<Tag | undefined> {
+  let oldest: Tag | undefined
   for await (const page of client.tags(audienceId)) {
-    matches.push(...page.filter((tag) => sameName(tag.name, name)))
-    if (firstOnly && matches.length > 0) break
+    for (const tag of page) {
+      if (foldCase(tag.name) === foldCase(name) && (!oldest || tag.id < oldest.id)) oldest = tag
+    }
   }
-  return matches.sort((a, b) => a.id - b.id)
+  return oldest
 }
 
-/** The tag whose name matches ignoring letter case, if the audience has one. */
-export async function findTag(client: MailchimpClient, audienceId: string, name: string): Promise<Tag | undefined> {
-  const [first] = await matchingTags(client, audienceId, name, true)
-  return first
+export interface ResolveOptions {
+  /** Ask Mailchimp even when the id is cached, e.g. when an operator connects a cohort. */
+  fresh?: boolean
 }
 
 /**
  * The id of the tag named `name`, created when the audience has none. Concurrent callers in this process share one
  * lookup; when another worker created the tag first, its tag is the one used.
  */
-export async function resolveTag(client: MailchimpClient, audienceId: string, tagName: string): Promise<string> {
+export async function resolveTag(
+  client: MailchimpClient,
+  audienceId: string,
+  tagName: string,
+  { fresh = false }: ResolveOptions = {}
+): Promise<string> {
   const name = checkTagName(tagName)
   const key = cacheKey(client, audienceId, name)
-  const cached = client.cache.get(key)
-  if (cached) return cached
+  const cached = fresh ? undefined : client.cache.get(key)
+  if (isTagId(cached)) return cached
 
-  return singleFlight(key, async () => {
-    const tag = (await findTag(client, audienceId, name)) ?? (await createOrFind(client, audienceId, name))
-    const id = String(tag.id)
-    client.cache.set(key, id, CACHE_TTL_SECONDS.tag)
-    return id
+  const id = await singleFlight(key, async () => {
+    const tag = (await findTag(client, audienceId, name)) ?? (await create(client, audienceId, name))
+    return String(tag.id)
   })
+  client.cache.set(key, id, CACHE_TTL_SECONDS.tag)
+  return id
 }
 
-async function createOrFind(client: MailchimpClient, audienceId: string, name: string): Promise<Tag> {
+async function create(client: MailchimpClient, audienceId: string, name: string): Promise<Tag> {
   let created: Tag
   try {
     created = await client.createTag(audienceId, name)
@@ -65,7 +71,7 @@ async function createOrFind(client: MailchimpClient, audienceId: string, name: s
   }
   // Should Mailchimp accept the same name twice from workers racing each other, all of them settle on the oldest
   // tag and the loser removes the empty one it just made, so the audience keeps one tag per cohort.
-  const [oldest] = await matchingTags(client, audienceId, name, false)
+  const oldest = await findTag(client, audienceId, name)
   if (!oldest || oldest.id === created.id) return created
   await client.deleteTag(audienceId, String(created.id)).catch(() => undefined)
   return oldest
@@ -73,5 +79,5 @@ async function createOrFind(client: MailchimpClient, audienceId: string, name: s
 
 /** Drops a cached tag id once Mailchimp says the tag is gone. */
 export function forgetTag(client: MailchimpClient, audienceId: string, tagName: string): void {
-  client.cache.delete(cacheKey(client, audienceId, tagName.trim()))
+  client.cache.delete(cacheKey(client, audienceId, tagName))
 }

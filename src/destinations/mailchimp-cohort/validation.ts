@@ -12,6 +12,16 @@ export function quote(value: string, max = 60): string {
   return JSON.stringify(shown)
 }
 
+/** For values read back from a cache: anything that is not a data center counts as a miss. */
+export function isDataCenter(value: string | undefined): value is string {
+  return value !== undefined && DATA_CENTER.test(value)
+}
+
+/** For values read back from a cache: anything that is not a tag id counts as a miss. */
+export function isTagId(value: string | undefined): value is string {
+  return value !== undefined && TAG_ID.test(value)
+}
+
 /** The audience ID goes into every URL path, so only letters and digits pass. */
 export function checkAudienceId(audienceId: unknown): string {
   const id = typeof audienceId === 'string' ? audienceId.trim() : ''

@@ -71,9 +71,9 @@ export function lookupCache(stateContext?: StateContext): LookupCache {
   }
 }
 
-/** A short, one-way fingerprint of a token for cache keys. */
-export function tokenFingerprint(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 16)
+/** A short, one-way fingerprint for cache keys: tokens and operators' names never appear in a key. */
+export function fingerprint(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16)
 }
 
 const inFlight = new Map<string, Promise<unknown>>()

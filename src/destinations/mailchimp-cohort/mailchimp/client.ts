@@ -9,11 +9,12 @@ import {
   TAG_PAGE_SIZE
 } from '../constants'
 import type { MailchimpEndpoints } from '../constants'
-import { checkAudienceId, checkDataCenter, checkTagId, quote } from '../validation'
-import { lookupCache, singleFlight, tokenFingerprint } from './cache'
+import { checkAudienceId, checkDataCenter, checkTagId, isDataCenter } from '../validation'
+import { fingerprint, lookupCache, singleFlight } from './cache'
 import type { LookupCache } from './cache'
-import { mailchimpError, parseJson, transportError, unreadableAnswer } from './errors'
+import { mailchimpError, parseJson, redirectRefused, transportError, unreadableAnswer } from './errors'
 import type { RequestSubject } from './errors'
+import { NO_TOKEN_MESSAGE } from './errors'
 import { Audience, NoContent, OAuthMetadata, Tag, TagPage } from './schemas'
 
 /** Set by the program that embeds the destination, never by an operator's settings. */
@@ -44,7 +45,7 @@ interface CallOptions<T> {
  */
 export class MailchimpClient {
   readonly cache: LookupCache
-  /** Identifies the token in cache keys without revealing it. */
+  /** Identifies the token (and where it is used) in cache keys without revealing it. */
   readonly account: string
   private readonly endpoints: MailchimpEndpoints
   private readonly timeout: number
@@ -57,22 +58,24 @@ export class MailchimpClient {
     this.endpoints = options.endpoints ?? MAILCHIMP_ENDPOINTS
     this.timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
     this.cache = lookupCache(options.stateContext)
-    this.account = tokenFingerprint(token)
+    // Builds pointed at a sandbox and at Mailchimp may share a process: their caches must not mix.
+    this.account = fingerprint(this.endpoints.metadataUrl, token)
   }
 
   /** The account's data center, from the OAuth metadata endpoint; asked once per token while cached. */
   async dataCenter(): Promise<string> {
     const key = `mailchimp-cohort:dc:${this.account}`
     const cached = this.cache.get(key)
-    if (cached) return checkDataCenter(cached)
-    return singleFlight(key, async () => {
+    if (isDataCenter(cached)) return cached
+    const dc = await singleFlight(key, async () => {
       const metadata = await this.send(this.endpoints.metadataUrl, 'GET', `OAuth ${this.token}`, {
         schema: OAuthMetadata
       })
-      const dc = checkDataCenter(metadata.dc)
-      this.cache.set(key, dc, CACHE_TTL_SECONDS.dataCenter)
-      return dc
+      return checkDataCenter(metadata.dc)
     })
+    // Every caller stores it, so each host context that shared the lookup keeps the answer too.
+    this.cache.set(key, dc, CACHE_TTL_SECONDS.dataCenter)
+    return dc
   }
 
   async getAudience(audienceId: string): Promise<Audience> {
@@ -137,16 +140,10 @@ export class MailchimpClient {
     return found
   }
 
-  /** A Marketing API call. `path` is built only from checked ids. */
+  /** A Marketing API call. The host comes from a checked data center, `path` only from checked ids. */
   async call<T>(method: Method, path: string, options: CallOptions<T>): Promise<T> {
     const base = this.endpoints.apiBaseUrl(await this.dataCenter())
-    const url = `${base}${path}`
-    const target = new URL(url)
-    const api = new URL(base)
-    if (target.origin !== api.origin || !target.pathname.startsWith(`${api.pathname}/`)) {
-      throw new IntegrationError(`Refused to call ${quote(path)}: not a Mailchimp API path.`, 'INVALID_URL', 400)
-    }
-    return this.send(url, method, `Bearer ${this.token}`, options)
+    return this.send(`${base}${path}`, method, `Bearer ${this.token}`, options)
   }
 
   private async send<T>(url: string, method: Method, authorization: string, options: CallOptions<T>): Promise<T> {
@@ -158,6 +155,8 @@ export class MailchimpClient {
         searchParams: options.query,
         headers: { authorization, accept: 'application/json' },
         throwHttpErrors: false,
+        // A redirect would carry the token to a host nobody checked: it is refused, not followed.
+        redirect: 'manual',
         // Large answers (batch results) otherwise never finish reading inside actions-core.
         skipResponseCloning: true,
         timeout: this.timeout
@@ -166,6 +165,7 @@ export class MailchimpClient {
       throw transportError(error)
     }
     const body = typeof response.content === 'string' ? response.content : ''
+    if (response.status >= 300 && response.status < 400) throw redirectRefused(response.status)
     if (response.status < 200 || response.status >= 300) {
       throw mailchimpError(response.status, body, options.subject)
     }
@@ -188,7 +188,7 @@ export function accessTokenFrom(auth?: { accessToken?: string }, settings?: unkn
   const oauth = (settings as { oauth?: { access_token?: unknown } } | undefined)?.oauth
   const token = auth?.accessToken ?? (typeof oauth?.access_token === 'string' ? oauth.access_token : undefined)
   if (!token) {
-    throw new InvalidAuthenticationError('No Mailchimp access token: connect Mailchimp in the destination settings.')
+    throw new InvalidAuthenticationError(NO_TOKEN_MESSAGE)
   }
   return token
 }

@@ -3,6 +3,8 @@ import { Problem } from './schemas'
 
 type RetryableStatus = ConstructorParameters<typeof RetryableError>[1]
 
+export const NO_TOKEN_MESSAGE = 'No Mailchimp access token: connect Mailchimp in the destination settings.'
+
 export const RECONNECT_MESSAGE =
   'Mailchimp rejected the access token: it was revoked or the user lost access. Reconnect Mailchimp in the destination settings.'
 
@@ -76,6 +78,15 @@ export function transportError(error: unknown): RetryableError {
   }
   const code = (error as { code?: string } | undefined)?.code
   return new RetryableError(`Could not reach Mailchimp (${code || name || 'network error'}); try again later.`, 503)
+}
+
+/** Mailchimp's API does not redirect; following one would send the token to an unchecked host. */
+export function redirectRefused(status: number): IntegrationError {
+  return new IntegrationError(
+    `Mailchimp answered with a redirect (${status}); it was not followed, so the token stays with Mailchimp.`,
+    'REDIRECT_REFUSED',
+    502
+  )
 }
 
 /** A 2xx answer we could not read: Mailchimp's confirmation is unknown, so nothing counts as done. */
