@@ -6,7 +6,7 @@ nock.disableNetConnect()
 nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/)
 
 // Every answer a test recorded must have been asked for: a request the code should have made but did not fails the
-// test. Tests that prove a request was *not* made check `isDone()` themselves and call `nock.cleanAll()`.
+// test. Tests that prove a request was *not* made say so with `expectNotRequested` from ./helpers.
 afterEach(() => {
   const unused = nock.pendingMocks()
   nock.cleanAll()

@@ -2,7 +2,7 @@ import { IntegrationError } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import type { CreateAudienceInput, GetAudienceInput } from '@segment/actions-core/destination-kit'
 import type { AudienceSettings, Settings } from './generated-types'
-import { accessTokenFrom, MailchimpClient, tagNotFound } from './mailchimp/client'
+import { accessTokenFrom, MailchimpClient } from './mailchimp/client'
 import type { DestinationOptions } from './mailchimp/client'
 import { resolveTag } from './tags'
 import { checkAudienceId, checkTagId } from './validation'
@@ -44,8 +44,7 @@ export async function getCohortTag(
   const tagId = checkTagId(input.externalId)
   const client = new MailchimpClient(request, accessTokenFrom(undefined, input.settings), options)
   try {
-    const tag = await client.getTag(audienceId, tagId)
-    if (String(tag.id) !== tagId) throw new IntegrationError(tagNotFound(audienceId, tagId), 'NOT_FOUND', 404)
+    await client.getTag(audienceId, tagId)
   } catch (error) {
     // A 404 here may mean the audience itself is gone; then the operator must fix audience_id, not the tag.
     if (error instanceof IntegrationError && error.status === 404) await client.getAudience(audienceId)

@@ -20,10 +20,11 @@ function cacheKey(client: MailchimpClient, audienceId: string, name: string): st
  * worker picks the same one.
  */
 export async function findTag(client: MailchimpClient, audienceId: string, name: string): Promise<Tag | undefined> {
+  const wanted = foldCase(name)
   let oldest: Tag | undefined
   for await (const page of client.tags(audienceId)) {
     for (const tag of page) {
-      if (foldCase(tag.name) === foldCase(name) && (!oldest || tag.id < oldest.id)) oldest = tag
+      if (foldCase(tag.name) === wanted && (!oldest || tag.id < oldest.id)) oldest = tag
     }
   }
   return oldest

@@ -12,9 +12,15 @@ import type { MailchimpEndpoints } from '../constants'
 import { checkAudienceId, checkDataCenter, checkTagId, isDataCenter } from '../validation'
 import { fingerprint, lookupCache, singleFlight } from './cache'
 import type { LookupCache } from './cache'
-import { mailchimpError, parseJson, redirectRefused, transportError, unreadableAnswer } from './errors'
+import {
+  mailchimpError,
+  NO_TOKEN_MESSAGE,
+  parseJson,
+  redirectRefused,
+  transportError,
+  unreadableAnswer
+} from './errors'
 import type { RequestSubject } from './errors'
-import { NO_TOKEN_MESSAGE } from './errors'
 import { Audience, NoContent, OAuthMetadata, Tag, TagPage } from './schemas'
 
 /** Set by the program that embeds the destination, never by an operator's settings. */
