@@ -24,10 +24,11 @@ describe('the public contract', () => {
     expect(definition.audienceFields.tag_name).toMatchObject({ type: 'string', required: false })
   })
 
-  it('has the syncCohort action with exactly the contract’s fields', () => {
+  it('has the syncCohort action with exactly the contract’s fields, plus the reserved batch_keys', () => {
     const { fields } = definition.actions.syncCohort
     expect(Object.keys(fields).sort()).toEqual(
       [
+        'batch_keys',
         'batch_size',
         'cohort_name',
         'email',
@@ -52,6 +53,9 @@ describe('the public contract', () => {
     ])
     expect(fields.enable_batching).toMatchObject({ type: 'boolean', default: true })
     expect(fields.in_cohort).toMatchObject({ type: 'boolean', default: { '@path': '$.properties.in_cohort' } })
+    // One batch carries one tag: Segment splits batches on the tag id and the cohort name.
+    expect(fields.batch_keys).toMatchObject({ unsafe_hidden: true, default: ['external_audience_id', 'cohort_name'] })
+    expect(definition.actions.syncCohort.performBatch).toBeInstanceOf(Function)
   })
 
   it('offers presets for audience entered and exited events that map the right properties', () => {

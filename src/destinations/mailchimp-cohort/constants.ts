@@ -18,6 +18,18 @@ export const AUDIENCE_ID_HELP =
 /** Mailchimp refuses tag names of this many Unicode code points or more. */
 export const TAG_NAME_LIMIT = 88
 
+/** Mailchimp's cap on contacts in one batch subscribe call and in each list of one tag add/remove call. */
+export const CONTACTS_PER_REQUEST = 500
+
+/**
+ * Requests one batch keeps in flight at once. Mailchimp allows 10 connections per user and a host runs several
+ * batches side by side, so one batch takes a small share: two batches at once stay under the cap.
+ */
+export const MAX_CONCURRENT_REQUESTS = 4
+
+/** The longest address SMTP allows (RFC 5321); anything longer is refused before it reaches Mailchimp. */
+export const MAX_EMAIL_LENGTH = 254
+
 /** Page size when listing tags; Mailchimp's maximum `count`. */
 export const TAG_PAGE_SIZE = 1000
 

@@ -68,7 +68,7 @@ export function mailchimpCohorts(
     },
 
     actions: {
-      syncCohort: syncCohort()
+      syncCohort: syncCohort(options)
     },
 
     presets: [

@@ -1,6 +1,7 @@
 import { IntegrationError } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS } from './constants'
 import { fingerprint, singleFlight } from './mailchimp/cache'
+import { tagNotFound } from './mailchimp/client'
 import type { MailchimpClient } from './mailchimp/client'
 import type { Tag } from './mailchimp/schemas'
 import { checkTagName, isTagId } from './validation'
@@ -33,6 +34,23 @@ export async function findTag(client: MailchimpClient, audienceId: string, name:
 export interface ResolveOptions {
   /** Ask Mailchimp even when the id is cached, e.g. when an operator connects a cohort. */
   fresh?: boolean
+}
+
+/** The id of the tag named `name`, or undefined when the audience has none; nothing is created. */
+export async function findTagId(
+  client: MailchimpClient,
+  audienceId: string,
+  tagName: string,
+  { fresh = false }: ResolveOptions = {}
+): Promise<string | undefined> {
+  const name = checkTagName(tagName)
+  const key = cacheKey(client, audienceId, name)
+  const cached = fresh ? undefined : client.cache.get(key)
+  if (isTagId(cached)) return cached
+  const tag = await singleFlight(`${key}:find`, () => findTag(client, audienceId, name))
+  if (!tag) return undefined
+  client.cache.set(key, String(tag.id), CACHE_TTL_SECONDS.tag)
+  return String(tag.id)
 }
 
 /**
@@ -78,7 +96,77 @@ async function create(client: MailchimpClient, audienceId: string, name: string)
   return oldest
 }
 
-/** Drops a cached tag id once Mailchimp says the tag is gone. */
-export function forgetTag(client: MailchimpClient, audienceId: string, tagName: string): void {
-  client.cache.delete(cacheKey(client, audienceId, tagName))
+function movedKey(client: MailchimpClient, audienceId: string, tagId: string): string {
+  return `mailchimp-cohort:tag-moved:${client.account}:${audienceId}:${tagId}`
+}
+
+/**
+ * The tag of one cohort while a batch is synced: its id is looked up once, and should Mailchimp say the tag is gone,
+ * it is found again (or re-created) by name once, however many requests noticed.
+ */
+export class CohortTag {
+  private current?: Promise<string | undefined>
+  private readonly replacements = new Map<string, Promise<string | undefined>>()
+
+  /**
+   * @param known the tag id the events carried (from `createAudience`) and the name to fall back on
+   * @param create whether a missing tag is created; a batch that only removes the tag has no use for a new one
+   */
+  constructor(
+    private readonly client: MailchimpClient,
+    private readonly audienceId: string,
+    private readonly known: { tagId?: string; tagName?: string },
+    private readonly create: boolean
+  ) {}
+
+  /** The tag's id; undefined when no tag of that name exists and none was to be created, so no contact carries it. */
+  id(): Promise<string | undefined> {
+    this.current ??= this.lookUp()
+    return this.current
+  }
+
+  /** Called when Mailchimp says `staleId` does not exist: the id that replaces it, or an error naming the tag. */
+  replace(staleId: string): Promise<string | undefined> {
+    let replacement = this.replacements.get(staleId)
+    if (!replacement) {
+      replacement = this.lookUpAgain(staleId)
+      this.replacements.set(staleId, replacement)
+      this.current = replacement
+    }
+    return replacement
+  }
+
+  private async lookUp(): Promise<string | undefined> {
+    const { tagId, tagName } = this.known
+    if (tagId !== undefined) {
+      const moved = this.client.cache.get(movedKey(this.client, this.audienceId, tagId))
+      return isTagId(moved) ? moved : tagId
+    }
+    return this.byName(tagName ?? '', false)
+  }
+
+  private async lookUpAgain(staleId: string): Promise<string | undefined> {
+    const { tagId, tagName } = this.known
+    if (tagName === undefined) {
+      // Nothing to find it by. Blame the audience if it is the audience that is gone, else name the tag.
+      await this.client.getAudience(this.audienceId)
+      throw new IntegrationError(
+        `${tagNotFound(this.audienceId, staleId)} Map Cohort Name so the plugin can find or re-create the tag by name, or recreate the audience in Segment.`,
+        'TAG_NOT_FOUND',
+        404
+      )
+    }
+    const id = await this.byName(tagName, true)
+    // Events keep carrying the old id from createAudience; later batches go straight to the new tag.
+    if (tagId !== undefined && id !== undefined) {
+      this.client.cache.set(movedKey(this.client, this.audienceId, tagId), id, CACHE_TTL_SECONDS.tag)
+    }
+    return id
+  }
+
+  private byName(name: string, fresh: boolean): Promise<string | undefined> {
+    return this.create
+      ? resolveTag(this.client, this.audienceId, name, { fresh })
+      : findTagId(this.client, this.audienceId, name, { fresh })
+  }
 }

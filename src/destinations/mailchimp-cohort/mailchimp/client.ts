@@ -21,7 +21,7 @@ import {
   unreadableAnswer
 } from './errors'
 import type { RequestSubject } from './errors'
-import { Audience, NoContent, OAuthMetadata, Tag, TagPage } from './schemas'
+import { Audience, BatchSubscribeAnswer, NoContent, OAuthMetadata, Tag, TagMembersAnswer, TagPage } from './schemas'
 
 /** Set by the program that embeds the destination, never by an operator's settings. */
 export interface DestinationOptions {
@@ -35,6 +35,15 @@ export interface ClientOptions extends DestinationOptions {
   /** The host's cross-request cache, when it gives one. */
   stateContext?: StateContext
 }
+
+/** A row of a batch subscribe: a contact to create, if it does not exist yet, with this status. */
+export interface NewContact {
+  email_address: string
+  status: 'subscribed' | 'pending' | 'transactional'
+}
+
+/** Mailchimp's detail when a segment id is not a static segment of the audience. */
+const STATIC_SEGMENT_MISSING = /static segment with an id of .* does not exist/i
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -89,7 +98,7 @@ export class MailchimpClient {
     return this.call('GET', `/lists/${id}`, {
       schema: Audience,
       query: { fields: 'id,name,double_optin' },
-      subject: { notFound: audienceNotFound(id) }
+      subject: audienceSubject(id)
     })
   }
 
@@ -105,7 +114,7 @@ export class MailchimpClient {
           offset,
           fields: 'segments.id,segments.name,segments.type,total_items'
         },
-        subject: { notFound: audienceNotFound(id) }
+        subject: audienceSubject(id)
       })
       yield page.segments
       if (page.segments.length < TAG_PAGE_SIZE || offset + TAG_PAGE_SIZE >= page.total_items) return
@@ -118,7 +127,7 @@ export class MailchimpClient {
     return this.call('POST', `/lists/${id}/segments`, {
       schema: Tag,
       json: { name, static_segment: [] },
-      subject: { notFound: audienceNotFound(id) }
+      subject: audienceSubject(id)
     })
   }
 
@@ -128,7 +137,7 @@ export class MailchimpClient {
     const tag = checkTagId(tagId)
     await this.call('DELETE', `/lists/${id}/segments/${tag}`, {
       schema: NoContent,
-      subject: { notFound: tagNotFound(id, tag) }
+      subject: tagSubject(id, tag)
     })
   }
 
@@ -136,14 +145,52 @@ export class MailchimpClient {
   async getTag(audienceId: string, tagId: string): Promise<Tag> {
     const id = checkAudienceId(audienceId)
     const tag = checkTagId(tagId)
-    const notFound = tagNotFound(id, tag)
     const found = await this.call('GET', `/lists/${id}/segments/${tag}`, {
       schema: Tag,
       query: { fields: 'id,name,type' },
-      subject: { notFound }
+      subject: tagSubject(id, tag)
     })
-    if (found.type !== undefined && found.type !== 'static') throw new IntegrationError(notFound, 'NOT_FOUND', 404)
+    if (found.type !== undefined && found.type !== 'static') {
+      throw new IntegrationError(tagNotFound(id, tag), 'TAG_NOT_FOUND', 404)
+    }
     return found
+  }
+
+  /**
+   * Creates the contacts that are not in the audience yet, with the status each row gives. `update_existing: false`
+   * leaves every existing contact as it is: Mailchimp answers those rows with ERROR_CONTACT_EXISTS and changes nothing.
+   */
+  async addNewContacts(audienceId: string, contacts: NewContact[]): Promise<BatchSubscribeAnswer> {
+    const id = checkAudienceId(audienceId)
+    return this.call('POST', `/lists/${id}`, {
+      schema: BatchSubscribeAnswer,
+      // The plugin sends no merge fields; an audience's required ones must not block every new contact.
+      query: { skip_merge_validation: true },
+      json: { members: contacts, update_existing: false },
+      subject: audienceSubject(id)
+    })
+  }
+
+  /** Adds the tag to some contacts and removes it from others in one call. Mailchimp ignores addresses it does not have. */
+  async updateTagMembers(audienceId: string, tagId: string, add: string[], remove: string[]): Promise<TagMembersAnswer> {
+    const id = checkAudienceId(audienceId)
+    const tag = checkTagId(tagId)
+    try {
+      return await this.call('POST', `/lists/${id}/segments/${tag}`, {
+        schema: TagMembersAnswer,
+        json: {
+          ...(add.length > 0 ? { members_to_add: add } : {}),
+          ...(remove.length > 0 ? { members_to_remove: remove } : {})
+        },
+        subject: tagSubject(id, tag)
+      })
+    } catch (error) {
+      // A saved (non-static) segment, or one deleted under this id, gets a 400 here instead of a 404.
+      if (error instanceof IntegrationError && error.status === 400 && STATIC_SEGMENT_MISSING.test(error.message)) {
+        throw new IntegrationError(tagNotFound(id, tag), 'TAG_NOT_FOUND', 404)
+      }
+      throw error
+    }
   }
 
   /** A Marketing API call. The host comes from a checked data center, `path` only from checked ids. */
@@ -187,6 +234,14 @@ export function audienceNotFound(audienceId: string): string {
 
 export function tagNotFound(audienceId: string, tagId: string): string {
   return `Mailchimp tag ${tagId} no longer exists in audience "${audienceId}"; it may have been deleted in Mailchimp.`
+}
+
+function audienceSubject(audienceId: string): RequestSubject {
+  return { notFound: audienceNotFound(audienceId), notFoundCode: 'AUDIENCE_NOT_FOUND' }
+}
+
+function tagSubject(audienceId: string, tagId: string): RequestSubject {
+  return { notFound: tagNotFound(audienceId, tagId), notFoundCode: 'TAG_NOT_FOUND' }
 }
 
 /** The host hands the OAuth token to actions as `auth.accessToken` and to audience calls as `settings.oauth`. */

@@ -12,6 +12,8 @@ export const RECONNECT_MESSAGE =
 export interface RequestSubject {
   /** Message for a 404, e.g. the audience or tag that does not exist. */
   notFound?: string
+  /** Error code for that 404, so callers can tell a missing audience from a missing tag. */
+  notFoundCode?: 'AUDIENCE_NOT_FOUND' | 'TAG_NOT_FOUND'
 }
 
 /** Parses a body that may be JSON; `undefined` when it is not. */
@@ -62,7 +64,9 @@ export function mailchimpError(status: number, body: string, subject: RequestSub
       retryableStatus(status)
     )
   }
-  if (status === 404 && subject.notFound) return new IntegrationError(subject.notFound, 'NOT_FOUND', 404)
+  if (status === 404 && subject.notFound) {
+    return new IntegrationError(subject.notFound, subject.notFoundCode ?? 'NOT_FOUND', 404)
+  }
   return new IntegrationError(
     explain(`Mailchimp refused the request (${status})`, problem),
     status === 404 ? 'NOT_FOUND' : codeOf(problem, status),

@@ -37,3 +37,30 @@ export const TagPage = z.object({
 
 /** A 204 answer (DELETE): nothing to read. */
 export const NoContent = z.object({})
+
+/** The part of a member object the plugin reads; Mailchimp sends the whole contact. */
+const Member = z.object({ email_address: z.string() })
+
+/** Answer of `POST /lists/{list_id}` (batch subscribe). HTTP 200 even when rows fail: each failure is in `errors`. */
+export const BatchSubscribeAnswer = z.object({
+  new_members: z.array(Member),
+  updated_members: z.array(Member),
+  errors: z.array(
+    z.object({
+      email_address: z.string(),
+      error: z.string().optional(),
+      error_code: z.string().optional(),
+      field: z.string().optional(),
+      field_message: z.string().optional()
+    })
+  )
+})
+export type BatchSubscribeAnswer = z.infer<typeof BatchSubscribeAnswer>
+
+/** Answer of `POST /lists/{list_id}/segments/{segment_id}` (batch add/remove on a tag). */
+export const TagMembersAnswer = z.object({
+  members_added: z.array(Member),
+  members_removed: z.array(Member),
+  errors: z.array(z.object({ email_addresses: z.array(z.string()), error: z.string().optional() }))
+})
+export type TagMembersAnswer = z.infer<typeof TagMembersAnswer>

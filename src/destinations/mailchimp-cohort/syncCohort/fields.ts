@@ -1,9 +1,11 @@
-import type { InputField } from '@segment/actions-core'
+import type { ActionDefinition } from '@segment/actions-core'
+import type { Settings } from '../generated-types'
+import type { Payload } from './generated-types'
 
 export const DEFAULT_BATCH_SIZE = 1000
 export const MAX_BATCH_SIZE = 10_000
 
-export const fields: Record<string, InputField> = {
+export const fields: ActionDefinition<Settings, Payload>['fields'] = {
   email: {
     label: 'Email',
     description:
@@ -86,5 +88,14 @@ export const fields: Record<string, InputField> = {
     default: DEFAULT_BATCH_SIZE,
     minimum: 1,
     maximum: MAX_BATCH_SIZE
+  },
+  batch_keys: {
+    label: 'Batch Keys',
+    description: 'The fields whose values every event of one batch shares, so that one batch carries one tag.',
+    type: 'string',
+    unsafe_hidden: true,
+    required: false,
+    multiple: true,
+    default: ['external_audience_id', 'cohort_name']
   }
 }

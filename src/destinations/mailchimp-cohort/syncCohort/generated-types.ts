@@ -35,4 +35,8 @@ export interface Payload {
    * How many events Segment gathers into one batch (10000 at most). Each batch is sent to Mailchimp 500 contacts per request.
    */
   batch_size?: number
+  /**
+   * The fields whose values every event of one batch shares, so that one batch carries one tag.
+   */
+  batch_keys?: string[]
 }

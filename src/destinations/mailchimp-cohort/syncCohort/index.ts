@@ -1,19 +1,35 @@
-import { IntegrationError } from '@segment/actions-core'
 import type { ActionDefinition } from '@segment/actions-core'
 import type { AudienceSettings, Settings } from '../generated-types'
-import type { Payload } from './generated-types'
+import type { DestinationOptions } from '../mailchimp/client'
 import { fields } from './fields'
+import { syncCohortEvents } from './functions'
+import type { Payload } from './generated-types'
+import { successBody, toMultiStatus } from './outcomes'
 
-/** The cohort sync. Its fields are the public contract; the sync itself lands with the next issue. */
-export function syncCohort(): ActionDefinition<Settings, Payload, AudienceSettings> {
+/** The cohort sync: one path for a single event and for a batch, so the two can never drift apart. */
+export function syncCohort(options: DestinationOptions = {}): ActionDefinition<Settings, Payload, AudienceSettings> {
   return {
     title: 'Sync Cohort',
     description:
       'Adds contacts who are in the cohort to its Mailchimp tag and removes the tag from contacts who left, creating missing contacts with the status you choose.',
     defaultSubscription: 'type = "identify" or type = "track"',
     fields,
-    perform: () => {
-      throw new IntegrationError('Sync Cohort is not available in this version yet.', 'NOT_IMPLEMENTED', 501)
+    perform: async (request, { payload, audienceMembership, settings, audienceSettings, auth, stateContext }) => {
+      const [outcome] = await syncCohortEvents(
+        request,
+        { payloads: [payload], memberships: [audienceMembership], settings, audienceSettings, auth, stateContext },
+        options
+      )
+      if (!outcome.ok) throw outcome.error
+      return successBody(outcome)
+    },
+    performBatch: async (request, { payload, audienceMembership, settings, audienceSettings, auth, stateContext }) => {
+      const outcomes = await syncCohortEvents(
+        request,
+        { payloads: payload, memberships: audienceMembership, settings, audienceSettings, auth, stateContext },
+        options
+      )
+      return toMultiStatus(outcomes)
     }
   }
 }

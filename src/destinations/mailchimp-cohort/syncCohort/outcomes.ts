@@ -1,0 +1,120 @@
+import { ErrorCodes, getErrorCodeFromHttpStatus, IntegrationError, MultiStatusResponse } from '@segment/actions-core'
+import type { ContactChange } from './plan'
+
+/** What happened to a contact that synced. */
+export type ContactResult =
+  /** Created in the audience with the chosen status, then tagged. */
+  | 'created_and_added'
+  /** An existing contact now carries the tag. */
+  | 'added'
+  /** The contact exists and Mailchimp reported nothing to change: it already carried the tag. */
+  | 'already_tagged'
+  /** The contact no longer carries the tag. */
+  | 'removed'
+  /** Mailchimp had nothing to remove: the contact did not carry the tag, or is not in the audience. */
+  | 'not_tagged'
+
+/** What the plugin asked of Mailchimp for an event, as shown to the host. Never holds a credential. */
+export interface Sent {
+  [key: string]: string | boolean | undefined
+  email: string
+  in_cohort: boolean
+  tag_id?: string
+}
+
+export interface Succeeded {
+  ok: true
+  result: ContactResult
+  sent: Sent
+  /** A later event in the batch for the same contact and tag decided what was done. */
+  superseded: boolean
+}
+
+export interface Failed {
+  ok: false
+  /** An actions-core error: its status says whether the host may retry (429, 5xx) or not. */
+  error: Error & { status?: number; code?: string }
+  sent?: Sent
+}
+
+export type Outcome = Succeeded | Failed
+
+/** One outcome per event of a batch, each set once. */
+export class Outcomes {
+  private readonly list: (Outcome | undefined)[]
+
+  constructor(count: number) {
+    this.list = new Array<Outcome | undefined>(count).fill(undefined)
+  }
+
+  succeed(contact: ContactChange, tagId: string | undefined, result: ContactResult): void {
+    const winner = contact.events[contact.events.length - 1]
+    for (const index of contact.events) {
+      this.list[index] ??= { ok: true, result, sent: sentFor(contact, tagId), superseded: index !== winner }
+    }
+  }
+
+  /** Fails the contact's events that have no outcome yet; the ones settled earlier keep theirs. */
+  fail(contact: ContactChange, error: Failed['error'], tagId?: string): void {
+    for (const index of contact.events) this.list[index] ??= { ok: false, error, sent: sentFor(contact, tagId) }
+  }
+
+  failEvent(index: number, error: Failed['error']): void {
+    this.list[index] ??= { ok: false, error }
+  }
+
+  isOpen(contact: ContactChange): boolean {
+    return contact.events.some((index) => this.list[index] === undefined)
+  }
+
+  /** Every event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */
+  all(): Outcome[] {
+    return this.list.map(
+      (outcome) =>
+        outcome ?? {
+          ok: false,
+          error: new IntegrationError('The plugin did not settle this event; please report it.', 'UNSETTLED', 500)
+        }
+    )
+  }
+}
+
+function sentFor(contact: ContactChange, tagId: string | undefined): Sent {
+  return { email: contact.email, in_cohort: contact.inCohort, ...(tagId !== undefined ? { tag_id: tagId } : {}) }
+}
+
+/** The host's error type for an error: its own code when actions-core knows it, else the one for its HTTP status. */
+function errorTypeOf(error: Failed['error']): keyof typeof ErrorCodes {
+  const code = error.code
+  return code !== undefined && code in ErrorCodes
+    ? (code as keyof typeof ErrorCodes)
+    : getErrorCodeFromHttpStatus(error.status ?? 500)
+}
+
+/** The success body: what Mailchimp confirmed for the contact. */
+export function successBody(outcome: Succeeded): Record<string, string | boolean> {
+  return {
+    result: outcome.result,
+    ...(outcome.sent.tag_id !== undefined ? { tag_id: outcome.sent.tag_id } : {}),
+    ...(outcome.superseded ? { superseded: true } : {})
+  }
+}
+
+/** Outcomes in the shape actions-core hands to the host: one entry per event, in batch order. */
+export function toMultiStatus(outcomes: Outcome[]): MultiStatusResponse {
+  const response = new MultiStatusResponse()
+  outcomes.forEach((outcome, index) => {
+    if (outcome.ok) {
+      response.setSuccessResponseAtIndex(index, { status: 200, sent: outcome.sent, body: successBody(outcome) })
+    } else {
+      const { error, sent } = outcome
+      response.setErrorResponseAtIndex(index, {
+        status: error.status ?? 500,
+        errortype: errorTypeOf(error),
+        errormessage: error.message,
+        ...(sent ? { sent, body: { code: error.code ?? errorTypeOf(error) } } : {})
+      })
+    }
+  })
+  return response
+}

@@ -1,0 +1,175 @@
+import { IntegrationError, InvalidAudienceMembershipError, PayloadValidationError } from '@segment/actions-core'
+import { CONTACTS_PER_REQUEST, MAX_EMAIL_LENGTH } from '../constants'
+import { checkTagId, checkTagName, quote } from '../validation'
+import type { Payload } from './generated-types'
+
+export type StatusIfNew = NonNullable<Payload['status_if_new']>
+
+/** One contact's wanted state in one tag, decided by the last of the events that carried it. */
+export interface ContactChange {
+  /** The address as the winning event gave it, trimmed. */
+  email: string
+  /** The address folded for matching: Mailchimp compares emails ignoring letter case. */
+  key: string
+  /** true: the contact carries the tag afterwards; false: it does not. */
+  inCohort: boolean
+  statusIfNew: StatusIfNew
+  /** Indices of every event about this contact and tag, in batch order; the last one won. */
+  events: number[]
+}
+
+/** At most 500 adds and 500 removes: what one Mailchimp request of each kind carries. */
+export interface Chunk {
+  adds: ContactChange[]
+  removes: ContactChange[]
+}
+
+/** Every change for one tag. */
+export interface TagPlan {
+  /** The tag id from `createAudience` (external_audience_id), when the events carried one. */
+  tagId?: string
+  /** The tag name, used to find or create the tag when no id is known, or when the tag was deleted. */
+  tagName?: string
+  chunks: Chunk[]
+}
+
+export interface Plan {
+  tags: TagPlan[]
+  /** Events that cannot be synced, with the error that says what to fix. */
+  refused: { index: number; error: IntegrationError }[]
+}
+
+export interface PlanInput {
+  payloads: Payload[]
+  /** The membership actions-core resolved for each event (Engage audiences, Reverse ETL sync modes). */
+  memberships?: (boolean | undefined)[]
+  /** The Email Property setting. */
+  emailProperty: string
+  /** The Tag Name audience setting: the tag's name when set, as in `createAudience`. */
+  tagName?: string
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+/** Reads a user property without walking the prototype chain (`__proto__`, `constructor` are just missing). */
+function ownProperty(properties: unknown, name: string): unknown {
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return undefined
+  return Object.prototype.hasOwnProperty.call(properties, name)
+    ? (properties as Record<string, unknown>)[name]
+    : undefined
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
+}
+
+/** The event's email address, trimmed: the Email field when set, else the user property the settings name. */
+export function emailOf(payload: Payload, emailProperty: string): string {
+  const explicit = nonEmpty(payload.email)
+  const source = explicit !== undefined ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
+  const value = explicit ?? ownProperty(payload.user_properties, emailProperty)
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    throw new PayloadValidationError(
+      `No email address: the Email field is empty and ${source} is missing or empty. Send the email in that property, or change the Email Property setting.`
+    )
+  }
+  if (typeof value !== 'string') {
+    throw new PayloadValidationError(`No email address: ${source} holds a ${typeof value}, not an email address.`)
+  }
+  const email = value.trim()
+  if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) {
+    throw new PayloadValidationError(
+      `Not an email address: ${source} holds ${quote(email)}${email.length > MAX_EMAIL_LENGTH ? ` (${email.length} characters; ${MAX_EMAIL_LENGTH} at most)` : ''}.`
+    )
+  }
+  return email
+}
+
+/** In the cohort or not: the In Cohort field when mapped, else the membership actions-core resolved. */
+export function membershipOf(payload: Payload, resolved: boolean | undefined): boolean {
+  if (typeof payload.in_cohort === 'boolean') return payload.in_cohort
+  if (typeof resolved === 'boolean') return resolved
+  throw new InvalidAudienceMembershipError(
+    'Cannot tell whether this contact is in the cohort: map In Cohort to true or false, or send Engage audience events or Reverse ETL syncs, whose membership Segment resolves.'
+  )
+}
+
+/** Which tag: the id `createAudience` returned when the event has one, else the tag named after the cohort. */
+export function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: string; tagName?: string } {
+  const name = nonEmpty(tagNameSetting) ?? nonEmpty(payload.cohort_name)
+  const id = nonEmpty(payload.external_audience_id)
+  if (id !== undefined) {
+    let tagName: string | undefined
+    try {
+      // Only needed should the tag have been deleted; an unusable name must not fail an event that has an id.
+      tagName = name === undefined ? undefined : checkTagName(name)
+    } catch {
+      tagName = undefined
+    }
+    return { tagId: checkTagId(id), tagName }
+  }
+  if (name === undefined) {
+    throw new PayloadValidationError(
+      'No cohort: the event has neither a Mailchimp Tag ID nor a Cohort Name. Map Cohort Name to the property that names the cohort.'
+    )
+  }
+  return { tagName: checkTagName(name) }
+}
+
+function chunksOf(contacts: ContactChange[]): Chunk[] {
+  const adds = contacts.filter((contact) => contact.inCohort)
+  const removes = contacts.filter((contact) => !contact.inCohort)
+  const count = Math.max(Math.ceil(adds.length / CONTACTS_PER_REQUEST), Math.ceil(removes.length / CONTACTS_PER_REQUEST))
+  return Array.from({ length: count }, (_, i) => ({
+    adds: adds.slice(i * CONTACTS_PER_REQUEST, (i + 1) * CONTACTS_PER_REQUEST),
+    removes: removes.slice(i * CONTACTS_PER_REQUEST, (i + 1) * CONTACTS_PER_REQUEST)
+  }))
+}
+
+/**
+ * Turns a batch of events into the changes Mailchimp must make, without any I/O: each event's email, membership and
+ * tag are read and checked; events about the same contact and tag fold into one change (the last event wins); the
+ * changes are grouped by tag and cut into chunks of 500, Mailchimp's limit per request.
+ */
+export function planSync({ payloads, memberships = [], emailProperty, tagName }: PlanInput): Plan {
+  const refused: Plan['refused'] = []
+  const tags = new Map<string, { tagId?: string; tagName?: string; contacts: Map<string, ContactChange> }>()
+  const property = emailProperty.trim() || 'email'
+
+  payloads.forEach((payload, index) => {
+    let email: string, inCohort: boolean, tag: { tagId?: string; tagName?: string }
+    try {
+      email = emailOf(payload, property)
+      inCohort = membershipOf(payload, memberships[index])
+      tag = tagOf(payload, tagName)
+    } catch (error) {
+      refused.push({ index, error: error as IntegrationError })
+      return
+    }
+    const tagKey = tag.tagId !== undefined ? `id:${tag.tagId}` : `name:${(tag.tagName ?? '').toLowerCase()}`
+    let group = tags.get(tagKey)
+    if (!group) {
+      group = { ...tag, contacts: new Map() }
+      tags.set(tagKey, group)
+    }
+    group.tagName = tag.tagName ?? group.tagName
+    const key = email.toLowerCase()
+    const earlier = group.contacts.get(key)
+    group.contacts.set(key, {
+      email,
+      key,
+      inCohort,
+      statusIfNew: payload.status_if_new ?? 'audience_default',
+      events: [...(earlier?.events ?? []), index]
+    })
+  })
+
+  return {
+    tags: [...tags.values()].map(({ tagId, tagName: name, contacts }) => ({
+      tagId,
+      tagName: name,
+      chunks: chunksOf([...contacts.values()])
+    })),
+    refused
+  }
+}
