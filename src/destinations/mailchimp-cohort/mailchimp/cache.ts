@@ -51,7 +51,10 @@ export const memoryCache = new MemoryCache()
 
 /** Memory first, then what the host handed in for this request; writes go to both. */
 export function lookupCache(stateContext?: StateContext): LookupCache {
-  if (!stateContext) return memoryCache
+  // Some hosts (and actions-core's test harness) hand in an empty object.
+  if (typeof stateContext?.getRequestContext !== 'function' || typeof stateContext.setResponseContext !== 'function') {
+    return memoryCache
+  }
   return {
     get(key) {
       const local = memoryCache.get(key)

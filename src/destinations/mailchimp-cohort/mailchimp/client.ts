@@ -172,7 +172,12 @@ export class MailchimpClient {
   }
 
   /** Adds the tag to some contacts and removes it from others in one call. Mailchimp ignores addresses it does not have. */
-  async updateTagMembers(audienceId: string, tagId: string, add: string[], remove: string[]): Promise<TagMembersAnswer> {
+  async updateTagMembers(
+    audienceId: string,
+    tagId: string,
+    add: string[],
+    remove: string[]
+  ): Promise<TagMembersAnswer> {
     const id = checkAudienceId(audienceId)
     const tag = checkTagId(tagId)
     try {

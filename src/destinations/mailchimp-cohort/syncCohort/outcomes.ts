@@ -1,4 +1,10 @@
-import { ErrorCodes, getErrorCodeFromHttpStatus, IntegrationError, MultiStatusResponse } from '@segment/actions-core'
+import {
+  ErrorCodes,
+  getErrorCodeFromHttpStatus,
+  IntegrationError,
+  MultiStatusResponse,
+  RetryableError
+} from '@segment/actions-core'
 import type { ContactChange } from './plan'
 
 /** What happened to a contact that synced. */
@@ -83,10 +89,13 @@ function sentFor(contact: ContactChange, tagId: string | undefined): Sent {
   return { email: contact.email, in_cohort: contact.inCohort, ...(tagId !== undefined ? { tag_id: tagId } : {}) }
 }
 
-/** The host's error type for an error: its own code when actions-core knows it, else the one for its HTTP status. */
+/**
+ * The host's error type for an error: its own code when actions-core knows it, else the one for its HTTP status. A
+ * retryable error says which kind (TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE…) rather than just RETRYABLE_ERROR.
+ */
 function errorTypeOf(error: Failed['error']): keyof typeof ErrorCodes {
   const code = error.code
-  return code !== undefined && code in ErrorCodes
+  return code !== undefined && code in ErrorCodes && !(error instanceof RetryableError)
     ? (code as keyof typeof ErrorCodes)
     : getErrorCodeFromHttpStatus(error.status ?? 500)
 }

@@ -66,7 +66,8 @@ function nonEmpty(value: unknown): string | undefined {
 /** The event's email address, trimmed: the Email field when set, else the user property the settings name. */
 export function emailOf(payload: Payload, emailProperty: string): string {
   const explicit = nonEmpty(payload.email)
-  const source = explicit !== undefined ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
+  const source =
+    explicit !== undefined ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
   const value = explicit ?? ownProperty(payload.user_properties, emailProperty)
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     throw new PayloadValidationError(
@@ -119,7 +120,10 @@ export function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: stri
 function chunksOf(contacts: ContactChange[]): Chunk[] {
   const adds = contacts.filter((contact) => contact.inCohort)
   const removes = contacts.filter((contact) => !contact.inCohort)
-  const count = Math.max(Math.ceil(adds.length / CONTACTS_PER_REQUEST), Math.ceil(removes.length / CONTACTS_PER_REQUEST))
+  const count = Math.max(
+    Math.ceil(adds.length / CONTACTS_PER_REQUEST),
+    Math.ceil(removes.length / CONTACTS_PER_REQUEST)
+  )
   return Array.from({ length: count }, (_, i) => ({
     adds: adds.slice(i * CONTACTS_PER_REQUEST, (i + 1) * CONTACTS_PER_REQUEST),
     removes: removes.slice(i * CONTACTS_PER_REQUEST, (i + 1) * CONTACTS_PER_REQUEST)
@@ -152,7 +156,7 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
       group = { ...tag, contacts: new Map() }
       tags.set(tagKey, group)
     }
-    group.tagName = tag.tagName ?? group.tagName
+    group.tagName ??= tag.tagName
     const key = email.toLowerCase()
     const earlier = group.contacts.get(key)
     group.contacts.set(key, {
