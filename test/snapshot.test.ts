@@ -1,7 +1,9 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import { generateTestData } from '@segment/action-destinations/dist/lib/test-data'
 import nock from 'nock'
+import type { JSONObject } from '@segment/actions-core'
 import definition from '../src'
+import type { Settings } from '../src'
 import { subscribeAnswer, tagAnswer } from './answers'
 import type { MemberStatus } from './answers'
 import { AUDIENCE_ID, TOKEN } from './helpers'
@@ -55,13 +57,13 @@ function recordingMailchimp(): Sent[] {
 
 async function run(eventData: Record<string, unknown>, settingsData: Record<string, unknown>) {
   const sent = recordingMailchimp()
-  const event = createTestEvent({ properties: eventData })
+  const event = createTestEvent({ properties: eventData as JSONObject })
   let outcome: unknown
   try {
     await testDestination.testAction('syncCohort', {
       event,
       mapping: event.properties,
-      settings: settingsData,
+      settings: settingsData as unknown as Settings,
       auth: { accessToken: TOKEN, refreshToken: '' }
     })
     outcome = testDestination.results.at(-1)

@@ -357,6 +357,27 @@ describe('syncCohort: addresses Mailchimp will not take', () => {
   })
 })
 
+describe('syncCohort: removals Mailchimp reports as errors', () => {
+  it('counts "not a member" as done and any other reason as a refusal', async () => {
+    metadata()
+    tagCall().reply(
+      200,
+      tagAnswer({
+        errors: [
+          { emails: ['gone@example.com'], error: 'gone@example.com is not a member of this segment' },
+          { emails: ['locked@example.com'], error: 'Cannot remove: contact is locked' }
+        ]
+      })
+    )
+
+    const results = await sync([engage('gone@example.com', false), engage('locked@example.com', false)])
+
+    expect(results[0]).toMatchObject({ status: 200, body: { result: 'not_tagged' } })
+    expect(results[1]).toMatchObject({ status: 400 })
+    expect(messageOf(results[1])).toMatch(/Cannot remove: contact is locked/)
+  })
+})
+
 describe('syncCohort: failures that may pass later', () => {
   it('makes only the second chunk retryable when its request gets a 429', async () => {
     const all = emails(1500)

@@ -33,6 +33,9 @@ type Creation =
 
 const TAG_MISSING = Symbol('tag missing')
 const COMPLIANCE = /compliance state/i
+/** A refusal to remove the tag that means the contact does not carry it, so the wanted state holds. */
+const NOT_CARRYING =
+  /not (a |an )?(member|subscribed|tagged|in|on|part)\b|does ?n['o]t (exist|belong|have)|already removed/i
 const FORGOTTEN = /permanently deleted|forgotten/i
 
 /**
@@ -276,7 +279,7 @@ class CohortSync {
       const reason = reasons.get(contact.key)
       if (removed.has(contact.key)) {
         this.outcomes.succeed(contact, tagId, 'removed')
-      } else if (reason === undefined || /already|not|does ?n[o']t/i.test(reason)) {
+      } else if (reason === undefined || NOT_CARRYING.test(reason)) {
         // Mailchimp ignores addresses that do not carry the tag or are not in the audience: either way it is off.
         this.outcomes.succeed(contact, tagId, 'not_tagged')
       } else {
