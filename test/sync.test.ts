@@ -652,6 +652,58 @@ describe('syncCohort: one outcome per event', () => {
   })
 })
 
+describe('syncCohort: as a host runs it', () => {
+  it('takes identify calls and Audience Entered/Exited tracks under its default subscription, and no other tracks', async () => {
+    metadata()
+    const tags: TagBody[] = []
+    tagCall(TAG_ID, tags).reply(200, tagEveryone)
+    const track = (event: string, email: string) =>
+      createTestEvent({
+        type: 'track',
+        event,
+        traits: undefined,
+        properties: { email, power_users: false },
+        context: {
+          personas: { computation_class: 'audience', computation_key: 'power_users', external_audience_id: TAG_ID }
+        }
+      } as Partial<SegmentEvent>)
+    const subscription = {
+      subscribe: definition.actions.syncCohort.defaultSubscription,
+      partnerAction: 'syncCohort',
+      mapping
+    }
+
+    const [result] = await new Destination(definition).onBatch(
+      [
+        engage('a@example.com', false),
+        track('Audience Exited', 'b@example.com'),
+        track('Order Completed', 'c@example.com')
+      ],
+      { ...settings, oauth: { access_token: TOKEN }, subscription }
+    )
+
+    expect(tags).toEqual([{ members_to_remove: ['a@example.com', 'b@example.com'] }])
+    expect(statuses(result.multistatus ?? [])).toEqual([200, 200, 400])
+  })
+
+  it('on a revoked token, lets the host ask for a refresh once and stop with "reconnect"', async () => {
+    metadata()
+    tagCall().reply(...problem(401, 'API Key Invalid', 'Your API key may be invalid.'))
+    const subscription = { subscribe: 'type = "identify"', partnerAction: 'syncCohort', mapping }
+
+    const error = await rejectionOf<InvalidAuthenticationError>(
+      new Destination(definition).onBatch([engage('a@example.com', false)], {
+        ...settings,
+        oauth: { access_token: TOKEN },
+        subscription
+      })
+    )
+
+    expect(error).toBeInstanceOf(InvalidAuthenticationError)
+    expect(error.message).toMatch(/Reconnect Mailchimp/)
+  })
+})
+
 describe('syncCohort: a single event (perform)', () => {
   const testDestination = createTestIntegration(definition)
   const run = (event: SegmentEvent) =>

@@ -12,7 +12,8 @@ export function syncCohort(options: DestinationOptions = {}): ActionDefinition<S
     title: 'Sync Cohort',
     description:
       'Adds contacts who are in the cohort to its Mailchimp tag and removes the tag from contacts who left, creating missing contacts with the status you choose.',
-    defaultSubscription: 'type = "identify" or type = "track"',
+    // Engage sends audience membership as identify calls or as these two track events; other tracks say nothing.
+    defaultSubscription: 'type = "identify" or event = "Audience Entered" or event = "Audience Exited"',
     fields,
     perform: async (request, { payload, audienceMembership, settings, audienceSettings, auth, stateContext }) => {
       const [outcome] = await syncCohortEvents(
