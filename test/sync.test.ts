@@ -8,7 +8,7 @@ import {
   PayloadValidationError,
   RetryableError
 } from '@segment/actions-core'
-import type { SegmentEvent } from '@segment/actions-core'
+import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import definition, { mailchimpCohorts } from '../src'
 import { fields } from '../src/destinations/mailchimp-cohort/syncCohort/fields'
 import { contactExists, forgotten, inComplianceState, looksFake, member, subscribeAnswer, tagAnswer } from './answers'
@@ -668,9 +668,9 @@ describe('syncCohort: as a host runs it', () => {
         }
       } as Partial<SegmentEvent>)
     const subscription = {
-      subscribe: definition.actions.syncCohort.defaultSubscription,
+      subscribe: definition.actions.syncCohort.defaultSubscription ?? '',
       partnerAction: 'syncCohort',
-      mapping
+      mapping: mapping as JSONObject
     }
 
     const [result] = await new Destination(definition).onBatch(
@@ -689,7 +689,7 @@ describe('syncCohort: as a host runs it', () => {
   it('on a revoked token, lets the host ask for a refresh once and stop with "reconnect"', async () => {
     metadata()
     tagCall().reply(...problem(401, 'API Key Invalid', 'Your API key may be invalid.'))
-    const subscription = { subscribe: 'type = "identify"', partnerAction: 'syncCohort', mapping }
+    const subscription = { subscribe: 'type = "identify"', partnerAction: 'syncCohort', mapping: mapping as JSONObject }
 
     const error = await rejectionOf<InvalidAuthenticationError>(
       new Destination(definition).onBatch([engage('a@example.com', false)], {
