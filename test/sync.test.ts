@@ -635,20 +635,31 @@ describe('syncCohort: tags by cohort name', () => {
 describe('syncCohort: one outcome per event', () => {
   it('keeps outcomes in event order when actions-core and the plugin each refuse some events', async () => {
     metadata()
-    tagCall().reply(200, tagEveryone)
+    const tags: TagBody[] = []
+    tagCall(TAG_ID, tags).reply(200, tagEveryone)
+    const identify = (traits: Record<string, unknown>, properties: Record<string, unknown> = {}) =>
+      createTestEvent({ type: 'identify', traits, properties, context: {} } as Partial<SegmentEvent>)
 
     const results = await sync([
       engage('a@example.com', false),
-      createTestEvent({ type: 'identify', traits: { email: 'x@example.com' }, properties: { in_cohort: 'maybe' } }),
+      identify({ email: 'x@example.com' }, { in_cohort: 'maybe' }),
       engage('not-an-email', false),
+      identify({ name: 'No email' }, { in_cohort: true, cohort_name: 'Power users' }),
+      identify({ email: 'unknown@example.com' }, { cohort_name: 'Power users' }),
+      identify({ email: 'long@example.com' }, { in_cohort: true, cohort_name: 'n'.repeat(88) }),
       engage('b@example.com', false)
     ])
 
-    expect(results).toHaveLength(4)
+    expect(results).toHaveLength(7)
     expect(results[0]).toMatchObject({ status: 200, sent: { email: 'a@example.com' } })
     expect(results[1]).toMatchObject({ status: 400, errortype: 'PAYLOAD_VALIDATION_FAILED' })
     expect(results[2]).toMatchObject({ status: 400, errormessage: expect.stringMatching(/^Not an email address/) })
-    expect(results[3]).toMatchObject({ status: 200, sent: { email: 'b@example.com' } })
+    expect(results[3]).toMatchObject({ status: 400, errormessage: expect.stringMatching(/user property "email"/) })
+    expect(results[4]).toMatchObject({ status: 400, errortype: 'INVALID_AUDIENCE_MEMBERSHIP' })
+    expect(results[5]).toMatchObject({ status: 400, errormessage: expect.stringContaining('88') })
+    expect(results[6]).toMatchObject({ status: 200, sent: { email: 'b@example.com' } })
+    // Refused events never reach Mailchimp.
+    expect(tags).toEqual([{ members_to_remove: ['a@example.com', 'b@example.com'] }])
   })
 })
 
