@@ -151,23 +151,27 @@ describe('bounded concurrency', () => {
     let inFlight = 0
     let most = 0
     const held: (() => void)[] = []
-    // Hold each answer until the plugin has as many requests open as it ever should (or a moment has passed), so
-    // the peak does not depend on how fast this machine is.
-    const release = () => held.splice(0).forEach((answer) => answer())
+    let timer: NodeJS.Timeout | undefined
+    const release = () => {
+      timer = undefined
+      held.splice(0).forEach((answer) => answer())
+    }
+    // Answers are held until the plugin has as many requests open as it may (then a moment more, so that a plugin
+    // going past the limit shows it), or until no request has come for a while (the tail of the batch). A correct
+    // plugin reaches exactly the limit however fast this machine is.
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       let text = ''
       req.on('data', (chunk: Buffer) => (text += chunk.toString()))
       req.on('end', () => {
         inFlight++
         most = Math.max(most, inFlight)
-        const answer = () => {
+        held.push(() => {
           inFlight--
           res.setHeader('content-type', 'application/json')
           res.end(JSON.stringify(mailchimpAnswer(req.method ?? 'GET', req.url ?? '/', text)))
-        }
-        held.push(answer)
-        if (inFlight >= MAX_CONCURRENT_REQUESTS) release()
-        else setTimeout(release, 50)
+        })
+        clearTimeout(timer)
+        timer = setTimeout(release, inFlight >= MAX_CONCURRENT_REQUESTS ? 20 : 100)
       })
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -192,7 +192,7 @@ describe('syncCohort: existing contacts', () => {
 
     expect(statuses(results)).toEqual([200, 200, 200, 200])
     expect(results.map((r) => resultOf(r))).toEqual(Array(4).fill('added'))
-    // The only request that can create contacts refuses to update existing ones, and carries no status for them.
+    // The only request that can create contacts is told not to update existing ones; nothing else touches them.
     expect(subscribes).toHaveLength(1)
     expect(subscribes[0].update_existing).toBe(false)
     expect(JSON.stringify(subscribes[0])).not.toMatch(/status_if_new|update_existing":true/)
@@ -287,6 +287,59 @@ describe('syncCohort: duplicates', () => {
   })
 })
 
+describe('syncCohort: what Mailchimp’s answers confirm', () => {
+  it('counts an address Mailchimp says already has the tag as done', async () => {
+    metadata()
+    audienceLookup(false)
+    subscribe().reply(200, subscribeAnswer({ errors: [contactExists('a@example.com')] }))
+    tagCall().reply(
+      200,
+      tagAnswer({ errors: [{ emails: ['a@example.com'], error: 'a@example.com is already in this segment' }] })
+    )
+
+    const [result] = await sync([engage('a@example.com', true)])
+
+    expect(result).toMatchObject({ status: 200, body: { result: 'already_tagged' } })
+  })
+
+  it('recognises an existing contact by Mailchimp’s words even without an error code', async () => {
+    metadata()
+    audienceLookup(false)
+    const { email, error } = contactExists('a@example.com')
+    subscribe().reply(200, { ...subscribeAnswer({}), errors: [{ email_address: email, error }], error_count: 1 })
+    const tags: TagBody[] = []
+    tagCall(TAG_ID, tags).reply(200, tagAnswer({ added: ['a@example.com'] }))
+
+    const [result] = await sync([engage('a@example.com', true)])
+
+    expect(tags).toEqual([{ members_to_add: ['a@example.com'] }])
+    expect(result).toMatchObject({ status: 200, body: { result: 'added' } })
+  })
+
+  it('does not call a contact it just created tagged until Mailchimp says so: that event is retryable', async () => {
+    metadata()
+    audienceLookup(false)
+    subscribe().reply(200, createEveryone)
+    tagCall().reply(200, tagAnswer({}))
+
+    const [result] = await sync([engage('a@example.com', true)])
+
+    expect(result).toMatchObject({ status: 503 })
+    expect(messageOf(result)).toMatch(/created this contact but did not confirm the tag/)
+  })
+
+  it('fails, without retry, an address Mailchimp neither created, reported nor tagged', async () => {
+    metadata()
+    audienceLookup(false)
+    subscribe().reply(200, subscribeAnswer({}))
+    tagCall().reply(200, tagAnswer({}))
+
+    const [result] = await sync([engage('a@example.com', true)])
+
+    expect(result).toMatchObject({ status: 400, body: { code: 'TAG_NOT_CHANGED' } })
+  })
+})
+
 describe('syncCohort: status "skip"', () => {
   it('creates nobody, tags contacts in the audience and says so for contacts that are not', async () => {
     metadata()
@@ -365,16 +418,22 @@ describe('syncCohort: removals Mailchimp reports as errors', () => {
       tagAnswer({
         errors: [
           { emails: ['gone@example.com'], error: 'gone@example.com is not a member of this segment' },
-          { emails: ['locked@example.com'], error: 'Cannot remove: contact is locked' }
+          { emails: ['locked@example.com'], error: 'Cannot remove: contact is locked' },
+          { emails: ['odd@example.com'], error: 'Contact is not in a valid state for this change' }
         ]
       })
     )
 
-    const results = await sync([engage('gone@example.com', false), engage('locked@example.com', false)])
+    const results = await sync([
+      engage('gone@example.com', false),
+      engage('locked@example.com', false),
+      engage('odd@example.com', false)
+    ])
 
     expect(results[0]).toMatchObject({ status: 200, body: { result: 'not_tagged' } })
     expect(results[1]).toMatchObject({ status: 400 })
     expect(messageOf(results[1])).toMatch(/Cannot remove: contact is locked/)
+    expect(results[2]).toMatchObject({ status: 400 })
   })
 })
 
@@ -402,7 +461,23 @@ describe('syncCohort: failures that may pass later', () => {
     expect(tags.flatMap((b) => b.members_to_add ?? [])).not.toContain(all[700])
   })
 
-  it('makes a chunk retryable when its tag call gets a 500, keeping the creations of others', async () => {
+  it('makes only the second chunk retryable when its tag call gets a 429', async () => {
+    const all = emails(1500).map((email) => email.replace('u', 'old'))
+    metadata()
+    const second = (body: TagBody) => (body.members_to_remove ?? [])[0] === all[500]
+    tagCall(TAG_ID, [], (body) => !second(body))
+      .times(2)
+      .reply(200, tagEveryone)
+    tagCall(TAG_ID, [], second).reply(
+      ...problem(429, 'Too Many Requests', 'You have exceeded the limit of 10 simultaneous connections.')
+    )
+
+    const results = await sync(all.map((email) => engage(email, false)))
+
+    expect(statuses(results)).toEqual([...Array(500).fill(200), ...Array(500).fill(429), ...Array(500).fill(200)])
+  })
+
+  it('makes a chunk retryable when its tag call gets a 500, even after its contacts were created', async () => {
     metadata()
     audienceLookup(false)
     subscribe().reply(200, createEveryone)
@@ -695,6 +770,9 @@ describe('syncCohort: as a host runs it', () => {
 
     expect(tags).toEqual([{ members_to_remove: ['a@example.com', 'b@example.com'] }])
     expect(statuses(result.multistatus ?? [])).toEqual([200, 200, 400])
+    expect(result.multistatus?.[2]).toMatchObject({
+      errormessage: expect.stringMatching(/does not match the subscription/)
+    })
   })
 
   it('on a revoked token, lets the host ask for a refresh once and stop with "reconnect"', async () => {

@@ -1,4 +1,4 @@
-import { IntegrationError, InvalidAuthenticationError, PayloadValidationError } from '@segment/actions-core'
+import { IntegrationError, InvalidAuthenticationError, RetryableError } from '@segment/actions-core'
 import type { RequestClient, StateContext } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS, MAX_CONCURRENT_REQUESTS } from '../constants'
 import type { AudienceSettings, Settings } from '../generated-types'
@@ -11,7 +11,7 @@ import { checkAudienceId } from '../validation'
 import type { Payload } from './generated-types'
 import { Outcomes } from './outcomes'
 import type { Failed, Outcome } from './outcomes'
-import { planSync } from './plan'
+import { foldEmail, planSync } from './plan'
 import type { Chunk, ContactChange, TagPlan } from './plan'
 
 export interface SyncInput {
@@ -26,17 +26,19 @@ export interface SyncInput {
 
 type SyncError = Failed['error']
 
-/** What the batch subscribe call said about one address. */
+/** What the batch subscribe call said about one address that may go on to the tag call. */
 type Creation =
-  | { kind: 'created' | 'exists' | 'unconfirmed' | 'skipped' }
-  | { kind: 'compliance' | 'forgotten' | 'refused'; reason: string }
+  { kind: 'created' | 'exists' | 'unconfirmed' } | { kind: 'compliance' | 'forgotten' | 'refused'; reason: string }
 
-const TAG_MISSING = Symbol('tag missing')
+/** Mailchimp's words for a row whose address is already a contact (with `error_code` ERROR_CONTACT_EXISTS). */
+const ALREADY_A_CONTACT = /already a list member/i
 const COMPLIANCE = /compliance state/i
-/** A refusal to remove the tag that means the contact does not carry it, so the wanted state holds. */
+const FORGOTTEN = /permanently deleted/i
+/** A per-address reason of the tag call meaning the tag was already on the contact. */
+const ALREADY_TAGGED = /\balready (a member of|in|on|part of|tagged|has)\b/i
+/** A per-address reason of the tag call meaning the contact does not carry the tag, so a removal is done. */
 const NOT_CARRYING =
-  /not (a |an )?(member|subscribed|tagged|in|on|part)\b|does ?n['o]t (exist|belong|have)|already removed/i
-const FORGOTTEN = /permanently deleted|forgotten/i
+  /\bnot (a member of|in|on|part of|tagged with|subscribed to) (the|this) (segment|tag|list|audience)\b|\bdoes ?n['o]t (exist|belong to)\b/i
 
 /**
  * Syncs a batch of events into Mailchimp and gives each event its outcome, in the events' order. `perform` and
@@ -90,9 +92,12 @@ function asSyncError(error: unknown): SyncError {
 function isFatal(error: SyncError): boolean {
   return (
     error instanceof InvalidAuthenticationError ||
-    error instanceof PayloadValidationError ||
     (error instanceof IntegrationError && error.code === 'AUDIENCE_NOT_FOUND')
   )
+}
+
+function isMissingTag(error: unknown): boolean {
+  return error instanceof IntegrationError && error.code === 'TAG_NOT_FOUND'
 }
 
 /** Runs tasks with at most `limit` of them in flight at once. */
@@ -127,26 +132,8 @@ class CohortSync {
 
   private async syncChunk(tag: CohortTag, chunk: Chunk): Promise<void> {
     try {
-      const toTag = [...chunk.adds.filter((contact) => contact.statusIfNew === 'skip')]
-      const creations = new Map<string, Creation>()
-      const creatable = chunk.adds.filter((contact) => contact.statusIfNew !== 'skip')
-      if (creatable.length > 0 && this.proceed(creatable)) {
-        try {
-          const answer = await this.client.addNewContacts(this.audienceId, await this.rows(creatable))
-          for (const [key, creation] of creationsFrom(answer, creatable)) creations.set(key, creation)
-          for (const contact of creatable) {
-            const creation = creations.get(contact.key) ?? { kind: 'unconfirmed' }
-            if (creation.kind === 'forgotten' || creation.kind === 'refused') {
-              this.outcomes.fail(contact, creationRefused(creation))
-            } else {
-              // Compliance-state and unconfirmed addresses may still be contacts the tag can go on: Mailchimp decides.
-              toTag.push(contact)
-            }
-          }
-        } catch (error) {
-          this.failed(creatable, error)
-        }
-      }
+      const creations = await this.createMissing(chunk.adds.filter((contact) => contact.statusIfNew !== 'skip'))
+      const toTag = chunk.adds.filter((contact) => contact.statusIfNew === 'skip' || creations.has(contact.key))
       if ((toTag.length > 0 || chunk.removes.length > 0) && this.proceed([...toTag, ...chunk.removes])) {
         await this.updateTag(tag, toTag, chunk.removes, creations)
       }
@@ -154,6 +141,33 @@ class CohortSync {
       // Anything unforeseen still leaves every contact of the chunk with an outcome.
       this.failed([...chunk.adds, ...chunk.removes], error)
     }
+  }
+
+  /**
+   * Creates the contacts that are not in the audience yet. Returns what Mailchimp said about each address that may
+   * go on to the tag call; the others (refused, permanently deleted, or their request failed) are settled here.
+   */
+  private async createMissing(contacts: ContactChange[]): Promise<Map<string, Creation>> {
+    const creations = new Map<string, Creation>()
+    if (contacts.length === 0 || !this.proceed(contacts)) return creations
+    let answer: BatchSubscribeAnswer
+    try {
+      answer = await this.client.addNewContacts(this.audienceId, await this.rows(contacts))
+    } catch (error) {
+      this.failed(contacts, error)
+      return creations
+    }
+    const said = creationsFrom(answer)
+    for (const contact of contacts) {
+      const creation = said.get(contact.key) ?? { kind: 'unconfirmed' }
+      if (creation.kind === 'forgotten' || creation.kind === 'refused') {
+        this.outcomes.fail(contact, creationRefused(creation))
+      } else {
+        // Compliance-state and unconfirmed addresses may still be contacts the tag can go on: the tag call decides.
+        creations.set(contact.key, creation)
+      }
+    }
+    return creations
   }
 
   /** False, after failing them, when a fatal error means these contacts must not be sent. */
@@ -174,7 +188,10 @@ class CohortSync {
     return Promise.all(
       contacts.map(async (contact) => ({
         email_address: contact.email,
-        status: contact.statusIfNew === 'audience_default' ? await this.audienceDefault() : statusOf(contact)
+        status:
+          contact.statusIfNew === 'audience_default'
+            ? await this.audienceDefault()
+            : (contact.statusIfNew as NewContact['status'])
       }))
     )
   }
@@ -203,40 +220,41 @@ class CohortSync {
     let tagId: string | undefined
     try {
       tagId = await tag.id()
-      let answer = tagId === undefined ? undefined : await this.sendTagUpdate(tagId, adds, removes)
-      if (answer === TAG_MISSING) {
-        tagId = await tag.replace(tagId as string)
-        // Should the replacement vanish too, its 404 stands.
-        answer = tagId === undefined ? undefined : await this.sendTagUpdate(tagId, adds, removes, false)
+      let answer: TagMembersAnswer | undefined
+      if (tagId !== undefined) {
+        try {
+          answer = await this.sendTagUpdate(tagId, adds, removes)
+        } catch (error) {
+          if (!isMissingTag(error)) throw error
+          tagId = await tag.replace(tagId)
+          // Should the replacement be missing too, that 404 stands.
+          if (tagId !== undefined) answer = await this.sendTagUpdate(tagId, adds, removes)
+        }
       }
-      if (answer === undefined || answer === TAG_MISSING) {
-        // No tag of that name exists and nothing was to be added: nobody carries it.
+      if (tagId === undefined || answer === undefined) {
+        // No tag of that name exists, and none is created for removals only: nobody carries it.
         for (const contact of removes) this.outcomes.succeed(contact, undefined, 'not_tagged')
+        const noTag = new IntegrationError(
+          'No Mailchimp tag to add this contact to was found or created.',
+          'TAG_NOT_FOUND',
+          404
+        )
+        for (const contact of adds) this.outcomes.fail(contact, noTag)
         return
       }
-      this.settle(answer, tagId as string, adds, removes, creations)
+      this.settle(answer, tagId, adds, removes, creations)
     } catch (error) {
       this.failed([...adds, ...removes], error, tagId)
     }
   }
 
-  private async sendTagUpdate(
-    tagId: string,
-    adds: ContactChange[],
-    removes: ContactChange[],
-    tolerateMissingTag = true
-  ): Promise<TagMembersAnswer | typeof TAG_MISSING> {
-    try {
-      return await this.client.updateTagMembers(
-        this.audienceId,
-        tagId,
-        adds.map((contact) => contact.email),
-        removes.map((contact) => contact.email)
-      )
-    } catch (error) {
-      if (tolerateMissingTag && error instanceof IntegrationError && error.code === 'TAG_NOT_FOUND') return TAG_MISSING
-      throw error
-    }
+  private sendTagUpdate(tagId: string, adds: ContactChange[], removes: ContactChange[]): Promise<TagMembersAnswer> {
+    return this.client.updateTagMembers(
+      this.audienceId,
+      tagId,
+      adds.map((contact) => contact.email),
+      removes.map((contact) => contact.email)
+    )
   }
 
   /** Reads Mailchimp's answer back onto each contact: what it confirmed, and its reason for each address it refused. */
@@ -247,28 +265,30 @@ class CohortSync {
     removes: ContactChange[],
     creations: Map<string, Creation>
   ): void {
-    const added = new Set(answer.members_added.map((member) => fold(member.email_address)))
-    const removed = new Set(answer.members_removed.map((member) => fold(member.email_address)))
+    const added = new Set(answer.members_added.map((member) => foldEmail(member.email_address)))
+    const removed = new Set(answer.members_removed.map((member) => foldEmail(member.email_address)))
     const reasons = new Map<string, string>()
     for (const { email_addresses, error } of answer.errors) {
-      for (const email of email_addresses) reasons.set(fold(email), error?.trim() || 'no reason given')
+      for (const email of email_addresses) reasons.set(foldEmail(email), error?.trim() || 'no reason given')
     }
 
     for (const contact of adds) {
-      const creation: Creation = creations.get(contact.key) ?? {
-        kind: contact.statusIfNew === 'skip' ? 'skipped' : 'unconfirmed'
-      }
+      const creation = creations.get(contact.key)
       const reason = reasons.get(contact.key)
       if (added.has(contact.key)) {
-        this.outcomes.succeed(contact, tagId, creation.kind === 'created' ? 'created_and_added' : 'added')
-      } else if (reason !== undefined && /already/i.test(reason)) {
+        this.outcomes.succeed(contact, tagId, creation?.kind === 'created' ? 'created_and_added' : 'added')
+      } else if (reason !== undefined && ALREADY_TAGGED.test(reason)) {
         this.outcomes.succeed(contact, tagId, 'already_tagged')
-      } else if (reason === undefined && (creation.kind === 'created' || creation.kind === 'exists')) {
+      } else if (reason === undefined && creation?.kind === 'exists') {
         // Mailchimp confirmed the contact exists and refused nothing: the tag was already on it.
         this.outcomes.succeed(contact, tagId, 'already_tagged')
-      } else if (creation.kind === 'compliance') {
+      } else if (reason === undefined && creation?.kind === 'created') {
+        // Just created, so it cannot have had the tag; Mailchimp may not have seen the new contact yet.
+        this.outcomes.fail(contact, createdNotTagged(), tagId)
+      } else if (creation?.kind === 'compliance') {
         this.outcomes.fail(contact, creationRefused(creation), tagId)
-      } else if (creation.kind === 'skipped') {
+      } else if (creation === undefined) {
+        // Only Skip sends contacts the plugin did not try to create.
         this.outcomes.fail(contact, notInAudience(reason), tagId)
       } else {
         this.outcomes.fail(contact, tagRefused(reason), tagId)
@@ -289,28 +309,19 @@ class CohortSync {
   }
 }
 
-function fold(email: string): string {
-  return email.trim().toLowerCase()
-}
-
-function statusOf(contact: ContactChange): NewContact['status'] {
-  return contact.statusIfNew as NewContact['status']
-}
-
-function creationsFrom(answer: BatchSubscribeAnswer, asked: ContactChange[]): Map<string, Creation> {
+/** What batch subscribe said, by folded address. */
+function creationsFrom(answer: BatchSubscribeAnswer): Map<string, Creation> {
   const creations = new Map<string, Creation>()
-  for (const member of answer.new_members) creations.set(fold(member.email_address), { kind: 'created' })
-  for (const member of answer.updated_members) creations.set(fold(member.email_address), { kind: 'exists' })
+  for (const member of answer.new_members) creations.set(foldEmail(member.email_address), { kind: 'created' })
+  for (const member of answer.updated_members) creations.set(foldEmail(member.email_address), { kind: 'exists' })
   for (const { email_address, error, error_code } of answer.errors) {
     const reason = error?.trim() || 'no reason given'
-    const key = fold(email_address)
-    if (error_code === 'ERROR_CONTACT_EXISTS') creations.set(key, { kind: 'exists' })
+    const key = foldEmail(email_address)
+    if (error_code === 'ERROR_CONTACT_EXISTS' || ALREADY_A_CONTACT.test(reason)) creations.set(key, { kind: 'exists' })
     else if (COMPLIANCE.test(reason)) creations.set(key, { kind: 'compliance', reason })
     else if (FORGOTTEN.test(reason)) creations.set(key, { kind: 'forgotten', reason })
     else creations.set(key, { kind: 'refused', reason })
   }
-  const wanted = new Set(asked.map((contact) => contact.key))
-  for (const key of creations.keys()) if (!wanted.has(key)) creations.delete(key)
   return creations
 }
 
@@ -333,9 +344,16 @@ function creationRefused(creation: { kind: 'compliance' | 'forgotten' | 'refused
   }
 }
 
+function createdNotTagged(): RetryableError {
+  return new RetryableError(
+    'Mailchimp created this contact but did not confirm the tag; sending the event again will tag it.',
+    503
+  )
+}
+
 function notInAudience(reason: string | undefined): IntegrationError {
   return new IntegrationError(
-    'Not tagged: Mailchimp did not confirm the tag for this contact. It ignores addresses that are not in the audience, and Status for New Contacts is Skip, so the plugin created nobody. Add the contact in Mailchimp, or choose another Status for New Contacts.' +
+    "Not tagged: Mailchimp neither added the tag nor refused it. Mailchimp ignores addresses that are not in the audience, and with Status for New Contacts set to Skip the plugin creates nobody; Mailchimp's answer does not tell this apart from a contact that already had the tag. Add the contact in Mailchimp, or choose another Status for New Contacts." +
       (reason !== undefined ? ` Mailchimp said: ${reason}` : ''),
     'CONTACT_NOT_IN_AUDIENCE',
     400

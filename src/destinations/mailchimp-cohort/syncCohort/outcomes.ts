@@ -69,10 +69,6 @@ export class Outcomes {
     this.list[index] ??= { ok: false, error }
   }
 
-  isOpen(contact: ContactChange): boolean {
-    return contact.events.some((index) => this.list[index] === undefined)
-  }
-
   /** Every event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */
   all(): Outcome[] {
     return this.list.map(

@@ -51,6 +51,11 @@ export interface PlanInput {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
+/** Mailchimp matches addresses ignoring letter case and surrounding spaces; so does every comparison here. */
+export function foldEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
 /** Reads a user property without walking the prototype chain (`__proto__`, `constructor` are just missing). */
 function ownProperty(properties: unknown, name: string): unknown {
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return undefined
@@ -157,7 +162,7 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
       tags.set(tagKey, group)
     }
     group.tagName ??= tag.tagName
-    const key = email.toLowerCase()
+    const key = foldEmail(email)
     const earlier = group.contacts.get(key)
     group.contacts.set(key, {
       email,
