@@ -2,7 +2,9 @@ import { execFileSync } from 'child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
+import { createTestEvent, defaultValues } from '@segment/actions-core'
 import nock from 'nock'
+import { subscribeAnswer, tagAnswer } from './answers'
 import { AUDIENCE_ID, api, metadata, settings, tag } from './helpers'
 
 const root = join(__dirname, '..')
@@ -69,6 +71,32 @@ describe('the npm package', () => {
     await host.testAuthentication(settings)
     await expect(host.createAudience({ settings, audienceName: 'power users' })).resolves.toEqual({ externalId: '5' })
     await expect(host.getAudience({ settings, externalId: '5' })).resolves.toEqual({ externalId: '5' })
+
+    // The sync, as the host runs a batch: one event in the cohort, one that left it.
+    api()
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query({ fields: 'id,name,double_optin' })
+      .reply(200, { id: AUDIENCE_ID, name: 'Newsletter', double_optin: false })
+    api()
+      .post(`/3.0/lists/${AUDIENCE_ID}`)
+      .query({ skip_merge_validation: 'true' })
+      .reply(200, subscribeAnswer({ created: [{ email: 'in@example.com', status: 'subscribed' }] }))
+    api()
+      .post(`/3.0/lists/${AUDIENCE_ID}/segments/5`, {
+        members_to_add: ['in@example.com'],
+        members_to_remove: ['out@example.com']
+      })
+      .reply(200, tagAnswer({ added: ['in@example.com'], removed: ['out@example.com'] }))
+    const event = (email: string, inCohort: boolean) =>
+      createTestEvent({ type: 'identify', traits: { email, in_cohort: inCohort }, properties: { in_cohort: inCohort } })
+    const { oauth, ...actionSettings } = settings
+    const results = await host.executeBatch('syncCohort', {
+      events: [event('in@example.com', true), event('out@example.com', false)],
+      mapping: { ...defaultValues(loaded.default.actions.syncCohort.fields), external_audience_id: '5' },
+      settings: actionSettings,
+      auth: { accessToken: oauth.access_token, refreshToken: '' }
+    })
+    expect(results.map((r: { status: number }) => r.status)).toEqual([200, 200])
     expect(nock.pendingMocks()).toEqual([])
   })
 })
