@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { InvalidAudienceMembershipError, PayloadValidationError } from '@segment/actions-core'
 import { planSync } from '../src/destinations/mailchimp-cohort/syncCohort/plan'
 import type { PlanInput } from '../src/destinations/mailchimp-cohort/syncCohort/plan'
@@ -235,5 +236,58 @@ describe('planning: duplicates and chunks', () => {
     )
     const refused = result.refused.map((r) => r.index)
     expect([...planned, ...refused].sort()).toEqual([0, 1, 2, 3])
+  })
+})
+
+describe('planning: properties over random batches (fast-check)', () => {
+  const local = fc.constantFrom('ada', 'Ada', 'bob', 'BOB', 'cy')
+  const event = fc.record({
+    local,
+    pad: fc.constantFrom('', ' ', '  '),
+    inCohort: fc.option(fc.boolean(), { nil: undefined }),
+    cohort: fc.constantFrom('One', 'one', 'Two'),
+    valid: fc.boolean()
+  })
+
+  it('gives every event one place, refuses only what it must, and lets the last event win', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), (events) => {
+        const payloads = events.map((e) =>
+          payload({
+            user_properties: { email: e.valid ? `${e.pad}${e.local}@example.com${e.pad}` : `${e.local}-no-at` },
+            in_cohort: e.inCohort,
+            cohort_name: e.cohort
+          })
+        )
+        const result = plan(payloads)
+        const contacts = result.tags.flatMap((t) => t.chunks.flatMap((c) => [...c.adds, ...c.removes]))
+
+        // Each event is refused or belongs to exactly one contact change.
+        const placed = [...result.refused.map((r) => r.index), ...contacts.flatMap((c) => c.events)].sort(
+          (a, b) => a - b
+        )
+        expect(placed).toEqual(events.map((_, i) => i))
+        // The change is what the last event about that email and tag asked for.
+        for (const contact of contacts) {
+          const last = events[contact.events[contact.events.length - 1]]
+          expect(contact.inCohort).toBe(last.inCohort)
+          expect(contact.key).toBe(`${last.local.toLowerCase()}@example.com`)
+          for (const index of contact.events) {
+            expect(events[index].local.toLowerCase()).toBe(last.local.toLowerCase())
+            expect(events[index].cohort.toLowerCase()).toBe(last.cohort.toLowerCase())
+          }
+        }
+        // Refused: exactly the events without an address or without a membership.
+        for (const { index } of result.refused) {
+          expect(!events[index].valid || events[index].inCohort === undefined).toBe(true)
+        }
+        for (const tag of result.tags) {
+          const adds = tag.chunks.flatMap((c) => c.adds).length
+          const removes = tag.chunks.flatMap((c) => c.removes).length
+          expect(tag.chunks).toHaveLength(Math.max(Math.ceil(adds / 500), Math.ceil(removes / 500)))
+        }
+      }),
+      { numRuns: 300 }
+    )
   })
 })
