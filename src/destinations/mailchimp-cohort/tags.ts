@@ -1,6 +1,6 @@
 import { IntegrationError } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS } from './constants'
-import { fingerprint, singleFlight } from './mailchimp/cache'
+import { fingerprint, remember } from './mailchimp/cache'
 import { tagNotFound } from './mailchimp/client'
 import type { MailchimpClient } from './mailchimp/client'
 import type { Tag } from './mailchimp/schemas'
@@ -45,12 +45,11 @@ export async function findTagId(
 ): Promise<string | undefined> {
   const name = checkTagName(tagName)
   const key = cacheKey(client, audienceId, name)
-  const cached = fresh ? undefined : client.cache.get(key)
-  if (isTagId(cached)) return cached
-  const tag = await singleFlight(`${key}:find`, () => findTag(client, audienceId, name))
-  if (!tag) return undefined
-  client.cache.set(key, String(tag.id), CACHE_TTL_SECONDS.tag)
-  return String(tag.id)
+  const options = { ttlSeconds: CACHE_TTL_SECONDS.tag, accept: isTagId, fresh, flightKey: `${key}:find` }
+  return remember(client.cache, key, options, async () => {
+    const tag = await findTag(client, audienceId, name)
+    return tag && String(tag.id)
+  })
 }
 
 /**
@@ -65,15 +64,10 @@ export async function resolveTag(
 ): Promise<string> {
   const name = checkTagName(tagName)
   const key = cacheKey(client, audienceId, name)
-  const cached = fresh ? undefined : client.cache.get(key)
-  if (isTagId(cached)) return cached
-
-  const id = await singleFlight(key, async () => {
+  return remember(client.cache, key, { ttlSeconds: CACHE_TTL_SECONDS.tag, accept: isTagId, fresh }, async () => {
     const tag = (await findTag(client, audienceId, name)) ?? (await create(client, audienceId, name))
     return String(tag.id)
   })
-  client.cache.set(key, id, CACHE_TTL_SECONDS.tag)
-  return id
 }
 
 async function create(client: MailchimpClient, audienceId: string, name: string): Promise<Tag> {

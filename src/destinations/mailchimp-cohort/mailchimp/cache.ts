@@ -89,3 +89,32 @@ export function singleFlight<T>(key: string, work: () => Promise<T>): Promise<T>
   inFlight.set(key, started)
   return started
 }
+
+export interface RememberOptions {
+  ttlSeconds: number
+  /** Whether a cached value is usable; anything else counts as a miss. */
+  accept: (value: string | undefined) => boolean
+  /** Ask Mailchimp even when a value is cached. */
+  fresh?: boolean
+  /** The single-flight key, when lookups that answer differently share `key`. */
+  flightKey?: string
+}
+
+/**
+ * The value cached under `key` when it is acceptable; otherwise `work` runs once per key at a time in this process,
+ * and every caller that shared it stores the answer, so each host context keeps it too. `undefined` is not stored.
+ */
+export async function remember<R extends string | undefined>(
+  cache: LookupCache,
+  key: string,
+  { ttlSeconds, accept, fresh = false, flightKey = key }: RememberOptions,
+  work: () => Promise<R>
+): Promise<R> {
+  if (!fresh) {
+    const cached = cache.get(key)
+    if (accept(cached)) return cached as R
+  }
+  const value = await singleFlight(flightKey, work)
+  if (value !== undefined) cache.set(key, value, ttlSeconds)
+  return value
+}

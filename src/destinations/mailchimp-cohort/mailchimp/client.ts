@@ -10,7 +10,7 @@ import {
 } from '../constants'
 import type { MailchimpEndpoints } from '../constants'
 import { checkAudienceId, checkDataCenter, checkTagId, isDataCenter } from '../validation'
-import { fingerprint, lookupCache, singleFlight } from './cache'
+import { fingerprint, lookupCache, remember } from './cache'
 import type { LookupCache } from './cache'
 import {
   mailchimpError,
@@ -80,17 +80,12 @@ export class MailchimpClient {
   /** The account's data center, from the OAuth metadata endpoint; asked once per token while cached. */
   async dataCenter(): Promise<string> {
     const key = `mailchimp-cohort:dc:${this.account}`
-    const cached = this.cache.get(key)
-    if (isDataCenter(cached)) return cached
-    const dc = await singleFlight(key, async () => {
+    return remember(this.cache, key, { ttlSeconds: CACHE_TTL_SECONDS.dataCenter, accept: isDataCenter }, async () => {
       const metadata = await this.send(this.endpoints.metadataUrl, 'GET', `OAuth ${this.token}`, {
         schema: OAuthMetadata
       })
       return checkDataCenter(metadata.dc)
     })
-    // Every caller stores it, so each host context that shared the lookup keeps the answer too.
-    this.cache.set(key, dc, CACHE_TTL_SECONDS.dataCenter)
-    return dc
   }
 
   async getAudience(audienceId: string): Promise<Audience> {

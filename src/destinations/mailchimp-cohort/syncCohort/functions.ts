@@ -2,7 +2,7 @@ import { IntegrationError, InvalidAuthenticationError, RetryableError } from '@s
 import type { RequestClient, StateContext } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS, MAX_CONCURRENT_REQUESTS } from '../constants'
 import type { AudienceSettings, Settings } from '../generated-types'
-import { singleFlight } from '../mailchimp/cache'
+import { remember } from '../mailchimp/cache'
 import { accessTokenFrom, MailchimpClient } from '../mailchimp/client'
 import type { DestinationOptions, NewContact } from '../mailchimp/client'
 import type { BatchSubscribeAnswer, TagMembersAnswer } from '../mailchimp/schemas'
@@ -113,7 +113,7 @@ async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promis
 class CohortSync {
   /** Once set (revoked token, unknown audience), contacts not yet settled fail with it and no request is sent. */
   private fatal?: SyncError
-  private defaultStatus?: Promise<NewContact['status']>
+  private defaultStatus?: Promise<'pending' | 'subscribed'>
 
   constructor(
     private readonly client: MailchimpClient,
@@ -197,16 +197,15 @@ class CohortSync {
   }
 
   /** Pending when the audience asks new contacts to confirm (double opt-in), else subscribed. Read once, cached. */
-  private audienceDefault(): Promise<NewContact['status']> {
-    this.defaultStatus ??= (async () => {
-      const key = `mailchimp-cohort:optin:${this.client.account}:${this.audienceId}`
-      const cached = this.client.cache.get(key)
-      if (cached === 'pending' || cached === 'subscribed') return cached
-      const audience = await singleFlight(key, () => this.client.getAudience(this.audienceId))
-      const status = audience.double_optin ? 'pending' : 'subscribed'
-      this.client.cache.set(key, status, CACHE_TTL_SECONDS.audience)
-      return status
-    })()
+  private audienceDefault(): Promise<'pending' | 'subscribed'> {
+    const key = `mailchimp-cohort:optin:${this.client.account}:${this.audienceId}`
+    const accept = (value: string | undefined) => value === 'pending' || value === 'subscribed'
+    this.defaultStatus ??= remember(
+      this.client.cache,
+      key,
+      { ttlSeconds: CACHE_TTL_SECONDS.audience, accept },
+      async () => ((await this.client.getAudience(this.audienceId)).double_optin ? 'pending' : 'subscribed')
+    )
     return this.defaultStatus
   }
 
