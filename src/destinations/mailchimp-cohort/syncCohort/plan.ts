@@ -163,14 +163,10 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
     }
     group.tagName ??= tag.tagName
     const key = foldEmail(email)
-    const earlier = group.contacts.get(key)
-    group.contacts.set(key, {
-      email,
-      key,
-      inCohort,
-      statusIfNew: payload.status_if_new ?? 'audience_default',
-      events: [...(earlier?.events ?? []), index]
-    })
+    // The earlier events' indices carry over without copying: many duplicates of one email stay linear.
+    const events = group.contacts.get(key)?.events ?? []
+    events.push(index)
+    group.contacts.set(key, { email, key, inCohort, statusIfNew: payload.status_if_new ?? 'audience_default', events })
   })
 
   return {
