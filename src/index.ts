@@ -7,3 +7,7 @@ export type { AudienceSettings, Settings } from './destinations/mailchimp-cohort
 export type { Payload as SyncCohortPayload } from './destinations/mailchimp-cohort/syncCohort/generated-types'
 export { destination }
 export default destination
+
+/** The destination's pure planner: what a sync of these payloads would send. Tools use it for dry runs. */
+export { planSync } from './destinations/mailchimp-cohort/syncCohort/plan'
+export type { ContactChange, Plan, PlanInput, TagPlan } from './destinations/mailchimp-cohort/syncCohort/plan'

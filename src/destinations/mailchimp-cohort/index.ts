@@ -6,6 +6,7 @@ import type { DestinationOptions } from './mailchimp/client'
 import { AUDIENCE_ID_HELP } from './constants'
 import { NO_TOKEN_MESSAGE, RECONNECT_MESSAGE } from './mailchimp/errors'
 import { syncCohort } from './syncCohort'
+import { isDataCenter } from './validation'
 import { fields as syncCohortFields } from './syncCohort/fields'
 
 const identifyMapping = { ...defaultValues(syncCohortFields), user_properties: { '@path': '$.traits' } }
@@ -18,6 +19,12 @@ const trackMapping = { ...defaultValues(syncCohortFields), user_properties: { '@
 export function mailchimpCohorts(
   options: DestinationOptions = {}
 ): AudienceDestinationDefinition<Settings, AudienceSettings> {
+  // The data center becomes part of a hostname: a bad one is the embedding program's mistake, refused at once.
+  if (options.dataCenter !== undefined && !isDataCenter(options.dataCenter)) {
+    throw new TypeError(
+      `options.dataCenter must be a Mailchimp data center such as "us6", not ${JSON.stringify(options.dataCenter)}`
+    )
+  }
   return {
     name: 'Mailchimp Cohorts',
     slug: 'actions-mailchimp-cohorts',

@@ -29,6 +29,11 @@ export interface DestinationOptions {
   endpoints?: MailchimpEndpoints
   /** Per-request timeout; defaults to REQUEST_TIMEOUT_MS. */
   requestTimeoutMs?: number
+  /**
+   * The account's data center, when the embedding program already knows it: a Mailchimp API key ends with it
+   * (`…-us6`). The OAuth metadata lookup is then skipped; OAuth tokens leave this unset.
+   */
+  dataCenter?: string
 }
 
 export interface ClientOptions extends DestinationOptions {
@@ -64,6 +69,7 @@ export class MailchimpClient {
   readonly account: string
   private readonly endpoints: MailchimpEndpoints
   private readonly timeout: number
+  private readonly knownDataCenter?: string
 
   constructor(
     private readonly request: RequestClient,
@@ -72,6 +78,7 @@ export class MailchimpClient {
   ) {
     this.endpoints = options.endpoints ?? MAILCHIMP_ENDPOINTS
     this.timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    this.knownDataCenter = options.dataCenter
     this.cache = lookupCache(options.stateContext)
     // Builds pointed at a sandbox and at Mailchimp may share a process: their caches must not mix.
     this.account = fingerprint(this.endpoints.metadataUrl, token)
@@ -79,6 +86,7 @@ export class MailchimpClient {
 
   /** The account's data center, from the OAuth metadata endpoint; asked once per token while cached. */
   async dataCenter(): Promise<string> {
+    if (this.knownDataCenter !== undefined) return this.knownDataCenter
     const key = `mailchimp-cohort:dc:${this.account}`
     return remember(this.cache, key, { ttlSeconds: CACHE_TTL_SECONDS.dataCenter, accept: isDataCenter }, async () => {
       const metadata = await this.send(this.endpoints.metadataUrl, 'GET', `OAuth ${this.token}`, {

@@ -1,0 +1,271 @@
+import { defaultValues, Destination } from '@segment/actions-core'
+import type { AudienceDestinationDefinition, SegmentEvent } from '@segment/actions-core'
+import { planSync } from '../index'
+import type { AudienceSettings, ContactChange, Settings, SyncCohortPayload } from '../index'
+import type { CohortRow } from './cohort-file'
+import { UsageError } from './errors'
+
+export type StatusIfNew = NonNullable<SyncCohortPayload['status_if_new']>
+
+/** Mailchimp's cap per request; batches pair 500 joiners with 500 leavers so each costs one call of each kind. */
+const PER_REQUEST = 500
+
+export interface CohortSyncJob {
+  /** The destination definition, built by `mailchimpCohorts()` for Mailchimp or the sandbox. */
+  definition: AudienceDestinationDefinition<Settings, AudienceSettings>
+  token: string
+  audienceId: string
+  /** The cohort's name, which is the Mailchimp tag's name. */
+  cohort: string
+  /** The column (user property) that holds each row's email address. */
+  emailColumn: string
+  rows: CohortRow[]
+  statusIfNew: StatusIfNew
+  /** The tag's id from an earlier `createAudience`, as a host keeps it; checked with `getAudience` instead. */
+  tagId?: string
+  dryRun?: boolean
+  /** Batches sent side by side (default 4). Each batch is one chunk, so one request in flight each, under Mailchimp's 10. */
+  parallelBatches?: number
+  /** Rounds of re-sending rows whose outcome was retryable (429, 5xx). */
+  retries?: number
+  retryDelayMs?: number
+  onProgress?: (settled: number, total: number) => void
+}
+
+/** What happened to one row. */
+export interface RowOutcome {
+  source: string
+  email: string
+  inCohort: boolean
+  status: number
+  /** On success, the destination's result: created_and_added, added, already_tagged, removed, not_tagged. */
+  result?: string
+  message?: string
+  /** A later row for the same address decided what happened; this row reports that outcome. */
+  superseded?: boolean
+  attempts: number
+}
+
+export interface SyncSummary {
+  cohort: string
+  audienceId: string
+  dryRun: boolean
+  tagId?: string
+  rows: number
+  /** Distinct contacts after folding case and space duplicates. */
+  contacts: number
+  joiners: number
+  leavers: number
+  duplicates: number
+  /** The sync's own requests (batch subscribe and tag calls), as planned; lookups come on top. */
+  plannedRequests: { batchSubscribe: number; tagUpdates: number }
+  outcomes: RowOutcome[]
+  elapsedMs: number
+}
+
+interface Planned {
+  row: CohortRow
+  index: number
+  /** The planned change this row won, or the index of the row that won over it. */
+  change?: ContactChange
+  supersededBy?: number
+  /** The file says something unusable about the row: it is never sent. */
+  blocked?: string
+  /** The destination will refuse the row (its planner says why); sent all the same, so its outcome is the host's. */
+  refusal?: string
+}
+
+/**
+ * Syncs rows of a cohort file into Mailchimp through actions-core, as a host does: checks the connection, creates or
+ * reuses the tag (`createAudience`), then sends Engage-style audience events (`executeBatch`), re-sending retryable
+ * ones. With `dryRun`, only the read-only connection check runs and the plan is returned.
+ */
+export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
+  const started = Date.now()
+  const destination = new Destination(job.definition)
+  const settings = { audience_id: job.audienceId, email_property: job.emailColumn, oauth: { access_token: job.token } }
+  const { oauth, ...actionSettings } = settings
+  const auth = { accessToken: oauth.access_token, refreshToken: '' }
+  const key = computationKey(job.cohort, job.emailColumn)
+  const mapping = {
+    ...defaultValues(job.definition.actions.syncCohort.fields),
+    user_properties: { '@path': '$.traits' },
+    cohort_name: job.cohort,
+    status_if_new: job.statusIfNew
+  }
+
+  const planned = plan(job)
+  const summary = summarize(job, planned)
+
+  try {
+    await destination.testAuthentication(settings)
+  } catch (error) {
+    throw new UsageError(`Cannot use Mailchimp: ${(error as Error).message}`)
+  }
+  const outcomes = new Map<number, RowOutcome>()
+  const settle = (index: number, outcome: Omit<RowOutcome, 'source' | 'email' | 'inCohort'>) => {
+    const { row } = planned[index]
+    outcomes.set(index, { ...outcome, source: row.source, email: displayEmail(row.email), inCohort: row.inCohort })
+    job.onProgress?.(outcomes.size, planned.length)
+  }
+  for (const entry of planned)
+    if (entry.blocked) settle(entry.index, { status: 400, message: entry.blocked, attempts: 0 })
+
+  if (job.dryRun) {
+    for (const entry of planned)
+      if (entry.refusal) settle(entry.index, { status: 400, message: entry.refusal, attempts: 0 })
+    return { ...summary, outcomes: [...outcomes.values()], elapsedMs: Date.now() - started }
+  }
+
+  let tagId: string
+  try {
+    tagId = job.tagId
+      ? (await destination.getAudience({ settings, externalId: job.tagId })).externalId
+      : (await destination.createAudience({ settings, audienceName: job.cohort, audienceSettings: {} })).externalId
+  } catch (error) {
+    throw new UsageError(`Cannot create or find the tag ${JSON.stringify(job.cohort)}: ${(error as Error).message}`)
+  }
+
+  const event = (entry: Planned): SegmentEvent => ({
+    type: 'identify',
+    messageId: `mailchimp-cohort-${entry.index}`,
+    timestamp: new Date().toISOString(),
+    traits: { [job.emailColumn]: entry.row.email as string, [key]: entry.row.inCohort },
+    context: { personas: { computation_class: 'audience', computation_key: key, external_audience_id: tagId } }
+  })
+
+  let pending = batchesOf(planned.filter((entry) => entry.change || entry.refusal))
+  const attempts = new Map<number, number>()
+  for (let round = 0; pending.length > 0; round++) {
+    if (round > 0) await sleep((job.retryDelayMs ?? 1000) * 2 ** (round - 1))
+    const retry: Planned[] = []
+    await eachLimited(pending, job.parallelBatches ?? 4, async (batch) => {
+      const results = await destination.executeBatch('syncCohort', {
+        events: batch.map(event),
+        mapping,
+        settings: actionSettings,
+        auth
+      })
+      batch.forEach((entry, i) => {
+        const result = results[i] as { status: number; body?: unknown; errormessage?: string } | undefined
+        const tries = (attempts.get(entry.index) ?? 0) + 1
+        attempts.set(entry.index, tries)
+        const status = result?.status ?? 500
+        if ((status === 429 || status >= 500) && round < (job.retries ?? 3)) {
+          retry.push(entry)
+          return
+        }
+        settle(entry.index, {
+          status,
+          attempts: tries,
+          ...(status < 300
+            ? { result: (result?.body as { result?: string } | undefined)?.result }
+            : { message: result?.errormessage ?? 'No outcome from the destination.' })
+        })
+      })
+    })
+    pending = batchesOf(retry)
+  }
+
+  // Rows folded into a later row for the same address report that row's outcome.
+  for (const entry of planned) {
+    if (entry.supersededBy === undefined) continue
+    const winner = outcomes.get(entry.supersededBy)
+    if (winner) settle(entry.index, { ...winner, superseded: true })
+  }
+  return {
+    ...summary,
+    tagId,
+    outcomes: planned.map((entry) => outcomes.get(entry.index) as RowOutcome),
+    elapsedMs: Date.now() - started
+  }
+}
+
+/** The destination's own planner decides validity and duplicates, so the dry run and the sync can never disagree. */
+function plan(job: CohortSyncJob): Planned[] {
+  const entries: Planned[] = job.rows.map((row, index) => ({ row, index, blocked: row.problem }))
+  const candidates = entries.filter((entry) => !entry.blocked)
+  const { tags, refused } = planSync({
+    payloads: candidates.map(({ row }) => ({
+      user_properties: { [job.emailColumn]: row.email },
+      in_cohort: row.inCohort,
+      cohort_name: job.cohort,
+      status_if_new: job.statusIfNew,
+      enable_batching: true
+    })),
+    emailProperty: job.emailColumn
+  })
+  for (const { index, error } of refused) candidates[index].refusal = error.message
+  for (const { chunks } of tags) {
+    for (const change of chunks.flatMap((chunk) => [...chunk.adds, ...chunk.removes])) {
+      const winner = candidates[change.events[change.events.length - 1]]
+      winner.change = change
+      for (const loser of change.events.slice(0, -1)) candidates[loser].supersededBy = winner.index
+    }
+  }
+  return entries
+}
+
+function summarize(job: CohortSyncJob, planned: Planned[]): Omit<SyncSummary, 'outcomes' | 'elapsedMs'> {
+  const changes = planned.filter((entry) => entry.change).map((entry) => entry.change as ContactChange)
+  const joiners = changes.filter((change) => change.inCohort).length
+  const leavers = changes.length - joiners
+  const batches = Math.max(Math.ceil(joiners / PER_REQUEST), Math.ceil(leavers / PER_REQUEST))
+  return {
+    cohort: job.cohort,
+    audienceId: job.audienceId,
+    dryRun: job.dryRun ?? false,
+    rows: job.rows.length,
+    contacts: changes.length,
+    joiners,
+    leavers,
+    duplicates: planned.filter((entry) => entry.supersededBy !== undefined).length,
+    plannedRequests: {
+      batchSubscribe: job.statusIfNew === 'skip' ? 0 : Math.ceil(joiners / PER_REQUEST),
+      tagUpdates: batches
+    }
+  }
+}
+
+/**
+ * Batches of up to 500 joiners and 500 leavers: one batch subscribe and one tag call each. Rows the destination will
+ * refuse cost no request and ride in the first batch.
+ */
+function batchesOf(entries: Planned[]): Planned[][] {
+  const joiners = entries.filter((entry) => entry.change?.inCohort === true)
+  const leavers = entries.filter((entry) => entry.change?.inCohort === false)
+  const refused = entries.filter((entry) => !entry.change)
+  const count = Math.max(Math.ceil(joiners.length / PER_REQUEST), Math.ceil(leavers.length / PER_REQUEST), 1)
+  const batches = Array.from({ length: count }, (_, i) => [
+    ...(i === 0 ? refused : []),
+    ...joiners.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST),
+    ...leavers.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST)
+  ])
+  return batches.filter((batch) => batch.length > 0)
+}
+
+async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await work(items[next++])
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
+
+/** Engage names an audience's membership trait after the audience: `Power users` → `power_users`. */
+function computationKey(cohort: string, emailColumn: string): string {
+  const key =
+    cohort
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_|_$/g, '') || 'cohort'
+  return key === emailColumn ? `${key}_member` : key
+}
+
+function displayEmail(email: unknown): string {
+  return typeof email === 'string' ? email : email === undefined ? '' : JSON.stringify(email)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
