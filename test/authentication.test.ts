@@ -1,7 +1,7 @@
 import nock from 'nock'
 import { createRequestClient, createTestIntegration, RetryableError } from '@segment/actions-core'
-import definition from '../src'
-import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, settings, expectNotRequested } from './helpers'
+import definition, { mailchimpCohorts } from '../src'
+import { API, AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, settings, expectNotRequested } from './helpers'
 
 const destination = createTestIntegration(definition)
 
@@ -84,5 +84,26 @@ describe('testAuthentication', () => {
     const error = (await destination.testAuthentication(settings).catch((e: Error) => e)) as Error
     expect(error.message).toMatch(/Reconnect/)
     expect(error.message).not.toContain(TOKEN)
+  })
+})
+
+describe('an API key, whose data center the embedding program knows', () => {
+  it('goes straight to the key’s data center with the key as a bearer token, without the OAuth metadata lookup', async () => {
+    const key = '0123456789abcdef0123456789abcdef-us6'
+    const withKey = createTestIntegration(mailchimpCohorts({ dataCenter: 'us6' }))
+    const audience = nock(API, { reqheaders: { authorization: `Bearer ${key}` } })
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query(true)
+      .reply(200, { id: AUDIENCE_ID, name: 'Newsletter', double_optin: false })
+    const lookup = nock(LOGIN).get('/oauth2/metadata').reply(200, { dc: 'us1' })
+
+    const keySettings = { ...settings, oauth: { access_token: key } }
+    await withKey.testAuthentication(keySettings)
+    expect(audience.isDone()).toBe(true)
+    expectNotRequested(lookup)
+  })
+
+  it('refuses a data center that is not one, before anything is built', () => {
+    expect(() => mailchimpCohorts({ dataCenter: 'evil.example.com/x' })).toThrow(/must be a Mailchimp data center/)
   })
 })

@@ -1,5 +1,5 @@
-import { execFileSync } from 'child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'fs'
+import { execFileSync, spawnSync } from 'child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
 import { createTestEvent, defaultValues } from '@segment/actions-core'
@@ -31,7 +31,9 @@ describe('the npm package', () => {
     // What the host provides (its actions-core and liquidjs) and what npm would install for us (zod).
     mkdirSync(join(installed, '@segment'))
     symlinkSync(join(root, 'node_modules/@segment/actions-core'), join(installed, '@segment/actions-core'))
-    for (const dep of ['liquidjs', 'zod']) symlinkSync(join(root, 'node_modules', dep), join(installed, dep))
+    for (const dep of ['liquidjs', 'zod', 'commander', 'csv-parse', 'cli-progress']) {
+      symlinkSync(join(root, 'node_modules', dep), join(installed, dep))
+    }
   }, 120_000)
 
   afterAll(() => rmSync(workspace, { recursive: true, force: true }))
@@ -42,6 +44,40 @@ describe('the npm package', () => {
     expect(files).toContain('dist/index.d.ts')
     expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md'].includes(f))).toEqual([])
     expect(files.filter((f) => /test/i.test(f))).toEqual([])
+  })
+
+  it('loads the plugin alone: requiring it loads neither the CLI nor the sandbox', () => {
+    const loaded = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        "require('mailchimp-cohort-destination'); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('mailchimp-cohort-destination'))))"
+      ],
+      { cwd: workspace, encoding: 'utf8' }
+    )
+    const modules = JSON.parse(loaded) as string[]
+    expect(modules.some((f) => f.endsWith('/dist/index.js'))).toBe(true)
+    expect(modules.filter((f) => /\/dist\/(cli|sandbox)\//.test(f))).toEqual([])
+  })
+
+  it('installs the mailchimp-cohort command, which syncs a file into its own sandbox without credentials', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(workspace, 'node_modules/mailchimp-cohort-destination/package.json'), 'utf8')
+    )
+    const bin = join(workspace, 'node_modules/mailchimp-cohort-destination', manifest.bin['mailchimp-cohort'])
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true)
+    const csv = join(workspace, 'cohort.csv')
+    writeFileSync(csv, 'email\nada@mail.sample-shop.dev\nbob@mail.sample-shop.dev\n')
+    const { MAILCHIMP_ACCESS_TOKEN: _token, MAILCHIMP_API_KEY: _key, ...env } = process.env
+    const run = spawnSync(process.execPath, [bin, 'sync', '--file', csv, '--cohort', 'Power users', '--json'], {
+      cwd: workspace,
+      env,
+      encoding: 'utf8'
+    })
+    expect(run.stderr).toMatch(/syncing into a local sandbox at http:\/\/127\.0\.0\.1:\d+, not Mailchimp/)
+    expect(run.status).toBe(0)
+    const report = JSON.parse(run.stdout)
+    expect(report).toMatchObject({ target: 'sandbox', rows: 2, exit_code: 0, outcomes: { '200 created_and_added': 2 } })
   })
 
   it('loads with require and works inside the host’s Destination', async () => {

@@ -1,0 +1,318 @@
+import { spawnSync } from 'child_process'
+import { mkdtempSync, writeFileSync } from 'fs'
+import { tmpdir } from 'os'
+import { join } from 'path'
+import { run } from '../src/cli/program'
+import type { Io } from '../src/cli/program'
+import { startSandbox } from '../src/sandbox'
+import type { MailchimpSandbox } from '../src/sandbox'
+
+// `mailchimp-cohort sync`, run in-process against a sandbox of the test's own, and once as a real process.
+
+const dir = mkdtempSync(join(tmpdir(), 'mailchimp-cohort-cli-'))
+let sandbox: MailchimpSandbox
+let audienceId: string
+
+function file(name: string, content: string | Buffer): string {
+  const path = join(dir, name)
+  writeFileSync(path, content)
+  return path
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = ''
+  let stderr = ''
+  const io: Io = {
+    env,
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    sandbox: { endpoints: sandbox.endpoints, url: sandbox.url, token: 'sandbox-token' },
+    retryDelayMs: 10
+  }
+  const code = await run(['sync', '--audience', audienceId, ...args], io)
+  return { code, stdout, stderr }
+}
+
+const members = (name = 'Power users') =>
+  sandbox.tags(audienceId).some((t) => t.name === name) ? sandbox.tagMembers(audienceId, name).sort() : []
+
+beforeEach(async () => {
+  sandbox = await startSandbox()
+  audienceId = sandbox.addAudience({ name: 'Newsletter' })
+})
+
+afterEach(async () => {
+  await sandbox.close()
+})
+
+const cohortCsv =
+  'email,plan\nada@mail.sample-shop.dev,pro\nbob@mail.sample-shop.dev,team\ncy@mail.sample-shop.dev,pro\n'
+
+describe('a real run against the sandbox', () => {
+  it('syncs a CSV into the tag and exits 0 when every row landed', async () => {
+    sandbox.addContacts(audienceId, [{ email_address: 'bob@mail.sample-shop.dev', status: 'unsubscribed' }])
+    const { code, stdout, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
+    expect(code).toBe(0)
+    expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
+    expect(sandbox.contact(audienceId, 'bob@mail.sample-shop.dev')?.status).toBe('unsubscribed')
+    expect(stderr).toMatch(/local sandbox at http:\/\/127\.0\.0\.1:\d+, not Mailchimp/)
+    expect(stdout).toMatch(/Cohort "Power users" → audience \w+ in the local sandbox/)
+    expect(stdout).toMatch(/2 {2}200 created_and_added/)
+    expect(stdout).toMatch(/1 {2}200 added/)
+  })
+
+  it('removes the tag from leavers given by --remove-file and by a membership column', async () => {
+    await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
+    const byFile = await cli([
+      '--file',
+      file('joiners.csv', 'email\ndee@mail.sample-shop.dev\n'),
+      '--remove-file',
+      file('leavers.csv', 'email\nADA@mail.sample-shop.dev\n'),
+      '--cohort',
+      'Power users'
+    ])
+    expect(byFile.code).toBe(0)
+    expect(members()).toEqual(['bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev', 'dee@mail.sample-shop.dev'])
+
+    const byColumn = await cli([
+      '--file',
+      file('delta.csv', 'email,member\nbob@mail.sample-shop.dev,false\ned@mail.sample-shop.dev,yes\n'),
+      '--membership-column',
+      'member',
+      '--cohort',
+      'Power users'
+    ])
+    expect(byColumn.code).toBe(0)
+    expect(members()).toEqual(['cy@mail.sample-shop.dev', 'dee@mail.sample-shop.dev', 'ed@mail.sample-shop.dev'])
+    expect(sandbox.contact(audienceId, 'ada@mail.sample-shop.dev')).toBeDefined() // untagged, not deleted
+  })
+
+  it('reads JSON Lines with --email-column and exits 1, listing the rows that failed', async () => {
+    const jsonl = [
+      { mail: 'ada@mail.sample-shop.dev' },
+      { mail: 'not-an-email' },
+      { mail: 'fake@example.com' },
+      { mail: 42 },
+      { other: 'x' }
+    ]
+      .map((row) => JSON.stringify(row))
+      .join('\n')
+    const { code, stdout } = await cli([
+      '--file',
+      file('cohort.jsonl', jsonl),
+      '--email-column',
+      'mail',
+      '--cohort',
+      'Power users',
+      '--json'
+    ])
+    expect(code).toBe(1)
+    const report = JSON.parse(stdout)
+    expect(report).toMatchObject({ target: 'sandbox', dry_run: false, rows: 5, contacts: 2, exit_code: 1 })
+    expect(report.failed.map((f: { source: string; status: number }) => [f.source, f.status])).toEqual([
+      ['cohort.jsonl:2', 400],
+      ['cohort.jsonl:3', 400],
+      ['cohort.jsonl:4', 400],
+      ['cohort.jsonl:5', 400]
+    ])
+    expect(report.failed[1].message).toMatch(/looks fake or invalid/)
+    expect(members()).toEqual(['ada@mail.sample-shop.dev'])
+  })
+
+  it('re-sends rows whose request failed for a moment, and they land', async () => {
+    sandbox.inject({ kind: 503, method: 'POST', path: `/3.0/lists/${audienceId}`, times: 1 })
+    const { code, stdout } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users', '--json'])
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout).failed).toEqual([])
+    expect(members()).toHaveLength(3)
+    expect(sandbox.counters.byStatus['503']).toBe(1)
+  })
+
+  it('keeps contacts out of the audience with --status-if-new skip', async () => {
+    sandbox.addContacts(audienceId, [{ email_address: 'ada@mail.sample-shop.dev', status: 'subscribed' }])
+    const { code, stdout } = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--cohort',
+      'Power users',
+      '--status-if-new',
+      'skip',
+      '--json'
+    ])
+    expect(code).toBe(1)
+    expect(JSON.parse(stdout).failed.map((f: { email: string }) => f.email)).toEqual([
+      'bob@mail.sample-shop.dev',
+      'cy@mail.sample-shop.dev'
+    ])
+    expect(sandbox.contacts(audienceId)).toHaveLength(1)
+  })
+})
+
+describe('a dry run', () => {
+  it('prints the plan and counts and changes nothing', async () => {
+    sandbox.addContacts(audienceId, [{ email_address: 'ada@mail.sample-shop.dev', status: 'subscribed' }])
+    const before = JSON.stringify([sandbox.contacts(audienceId), sandbox.tags(audienceId)])
+    const csv = `${cohortCsv}ADA@mail.sample-shop.dev,pro\nnope,pro\n`
+    const { code, stdout } = await cli([
+      '--file',
+      file('cohort.csv', csv),
+      '--remove-file',
+      file('leavers.csv', 'email\nzed@mail.sample-shop.dev\n'),
+      '--cohort',
+      'Power users',
+      '--dry-run',
+      '--json'
+    ])
+    expect(JSON.stringify([sandbox.contacts(audienceId), sandbox.tags(audienceId)])).toBe(before)
+    // Only the read-only connection check reached the sandbox.
+    expect(Object.keys(sandbox.counters.byRoute).every((route) => route.startsWith('GET '))).toBe(true)
+    expect(code).toBe(1) // one row would be refused
+    expect(JSON.parse(stdout)).toMatchObject({
+      dry_run: true,
+      rows: 6,
+      contacts: 4,
+      joiners: 3,
+      leavers: 1,
+      duplicates: 1,
+      planned_requests: { batch_subscribe: 1, tag_updates: 1 },
+      failed: [{ source: 'cohort.csv:6', email: 'nope', status: 400 }]
+    })
+  })
+})
+
+describe('bad input: a clear error, exit 2, and nothing sent', () => {
+  it.each([
+    ['a missing file', () => join(dir, 'nowhere.csv'), /Cannot read .*nowhere\.csv: ENOENT/],
+    ['an empty file', () => file('empty.csv', ''), /empty\.csv is empty/],
+    ['a header without rows', () => file('header.csv', 'email\n'), /header\.csv has a header row but no contacts/],
+    [
+      'a binary file',
+      () => file('sheet.xlsx', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0xff])),
+      /not a UTF-8 text file/
+    ],
+    [
+      'a file without the email column',
+      () => file('cols.csv', 'mail,plan\nada@mail.sample-shop.dev,pro\n'),
+      /cols\.csv has no column "email" \(it has: "mail", "plan"\)\. Name the right one with --email-column/
+    ],
+    ['a broken JSON line', () => file('bad.jsonl', '{"email":"a@b.dev"}\n{oops\n'), /bad\.jsonl:2 is not valid JSON/],
+    [
+      'unbalanced CSV quotes',
+      () => file('quotes.csv', 'email\n"ada@mail.sample-shop.dev\n'),
+      /quotes\.csv is not valid CSV/
+    ]
+  ])('%s', async (_name, path, message) => {
+    const { code, stderr } = await cli(['--file', path(), '--cohort', 'Power users'])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(message)
+    expect(sandbox.counters.total).toBe(0)
+  })
+
+  it('refuses a membership column that is not there', async () => {
+    const { code, stderr } = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--membership-column',
+      'in_cohort',
+      '--cohort',
+      'Power users'
+    ])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/no column "in_cohort".*--membership-column/)
+    expect(sandbox.counters.total).toBe(0)
+  })
+
+  it.each([
+    ['no --cohort', ['--file', 'x.csv'], /required option '--cohort <name>' not specified/],
+    [
+      'an unknown status',
+      ['--file', 'x.csv', '--cohort', 'C', '--status-if-new', 'maybe'],
+      /argument 'maybe' is invalid/
+    ],
+    ['an unknown option', ['--file', 'x.csv', '--cohort', 'C', '--colour'], /unknown option '--colour'/]
+  ])('exits 2 on usage errors: %s', async (_name, args, message) => {
+    const { code, stderr } = await cli(args)
+    expect(code).toBe(2)
+    expect(stderr).toMatch(message)
+  })
+
+  it.each([
+    ['both credentials', { MAILCHIMP_ACCESS_TOKEN: 't', MAILCHIMP_API_KEY: 'abc-us6' }, /Both .* are set/],
+    ['an API key without its data center', { MAILCHIMP_API_KEY: '0123456789abcdef' }, /should end with its data center/]
+  ])('exits 2 on configuration errors: %s', async (_name, env, message) => {
+    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'], env)
+    expect(code).toBe(2)
+    expect(stderr).toMatch(message)
+  })
+
+  it('needs --audience with real credentials', async () => {
+    let stderr = ''
+    const code = await run(['sync', '--file', file('cohort.csv', cohortCsv), '--cohort', 'C'], {
+      env: { MAILCHIMP_ACCESS_TOKEN: 'token' },
+      stdout: () => undefined,
+      stderr: (text) => (stderr += text)
+    })
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/--audience is required/)
+  })
+
+  it('exits 2 when the sandbox refuses the token, with the reason', async () => {
+    sandbox.revokeToken('sandbox-token')
+    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/Cannot use Mailchimp: .*Reconnect/)
+  })
+
+  it('exits 2 for a cohort name of 88 characters, before any contact is sent', async () => {
+    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'x'.repeat(88)])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/fewer than 88 characters/)
+    expect(sandbox.contacts(audienceId)).toEqual([])
+  })
+})
+
+describe('the installed command', () => {
+  it('runs as a process: without credentials it syncs into its own sandbox and says so', () => {
+    const path = file('cohort.csv', cohortCsv)
+    const env = { ...process.env, MAILCHIMP_ACCESS_TOKEN: '', MAILCHIMP_API_KEY: '' }
+    const result = spawnSync(
+      process.execPath,
+      [
+        require.resolve('tsx/cli'),
+        'src/cli/mailchimp-cohort.ts',
+        'sync',
+        '--file',
+        path,
+        '--cohort',
+        'Power users',
+        '--json'
+      ],
+      { cwd: join(__dirname, '..'), env, encoding: 'utf8', timeout: 60_000 }
+    )
+    expect(result.stderr).toMatch(/syncing into a local sandbox/)
+    expect(result.status).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      target: 'sandbox',
+      rows: 3,
+      outcomes: { '200 created_and_added': 3 }
+    })
+  })
+})
+
+describe('the main job (npm start)', () => {
+  it('syncs the bundled cohort and its delta into a sandbox, and its checks of the sandbox’s state pass', () => {
+    const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'src/cli/start.ts'], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+      timeout: 60_000
+    })
+    expect(result.stderr).toBe('')
+    expect(result.status).toBe(0)
+    expect(result.stdout).toMatch(/1\. First sync: 4,995 rows/)
+    expect(result.stdout).toMatch(/2\. Scheduled delta: 702 rows/)
+    expect(result.stdout).toMatch(/exactly the contacts whose outcomes said so/)
+    expect(result.stdout).toMatch(/statuses of the 1,015 contacts that existed before: all unchanged/)
+    expect(result.stdout).not.toMatch(/PROBLEM/)
+    expect(result.stdout).toMatch(/Mailchimp requests: \d+ \(peak \d+ in flight, 0 throttled\)/)
+  }, 60_000)
+})

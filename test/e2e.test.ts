@@ -1,0 +1,251 @@
+import { defaultValues, Destination } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
+import { mailchimpCohorts } from '../src'
+import { startSandbox } from '../src/sandbox'
+import type { MailchimpSandbox } from '../src/sandbox'
+
+// The action end to end, driven as a host drives it, against the stateful sandbox: what the outcomes claim is
+// checked against what the sandbox holds afterwards.
+
+const TOKEN = 'sandbox-token'
+const KEY = 'power_users'
+let sandbox: MailchimpSandbox
+let audienceId: string
+
+const settings = () => ({ audience_id: audienceId, email_property: 'email', oauth: { access_token: TOKEN } })
+const host = (requestTimeoutMs?: number) =>
+  new Destination(mailchimpCohorts({ endpoints: sandbox.endpoints, requestTimeoutMs }))
+type Host = ReturnType<typeof host>
+const email = (n: number) => `person${n}@mail.sample-shop.dev`
+
+/** An Engage audience event, as Segment sends it for an identify-based audience. */
+function engage(address: string, inCohort: boolean, tagId: string): SegmentEvent {
+  return {
+    type: 'identify',
+    traits: { email: address, [KEY]: inCohort },
+    context: { personas: { computation_class: 'audience', computation_key: KEY, external_audience_id: tagId } }
+  }
+}
+
+async function sync(destination: Host, events: SegmentEvent[]) {
+  const { oauth, ...actionSettings } = settings()
+  const results = await destination.executeBatch('syncCohort', {
+    events,
+    mapping: {
+      ...defaultValues(destination.definition.actions.syncCohort.fields),
+      user_properties: { '@path': '$.traits' }
+    },
+    settings: actionSettings,
+    auth: { accessToken: oauth.access_token, refreshToken: '' }
+  })
+  return results as { status: number; body?: { result?: string }; errormessage?: string }[]
+}
+
+async function connect(destination: Host, name = 'Power users'): Promise<string> {
+  await destination.testAuthentication(settings())
+  return (await destination.createAudience({ settings: settings(), audienceName: name, audienceSettings: {} }))
+    .externalId
+}
+
+const statuses = (results: { status: number }[]) =>
+  results.reduce<Record<number, number>>(
+    (counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }),
+    {}
+  )
+
+beforeEach(async () => {
+  sandbox = await startSandbox()
+  audienceId = sandbox.addAudience({ name: 'Newsletter' })
+})
+
+afterEach(async () => {
+  await sandbox.close()
+})
+
+describe('a first sync and a delta against the sandbox', () => {
+  it('creates and tags new contacts, tags existing ones without touching their status, then applies leavers and joiners', async () => {
+    sandbox.addContacts(audienceId, [
+      { email_address: email(0), status: 'unsubscribed' },
+      { email_address: email(1), status: 'cleaned' },
+      { email_address: email(2), status: 'pending' },
+      { email_address: email(3), status: 'transactional' },
+      { email_address: email(4), status: 'subscribed' }
+    ])
+    const destination = host()
+    const tagId = await connect(destination)
+    sandbox.resetCounters()
+
+    const first = await sync(
+      destination,
+      Array.from({ length: 1200 }, (_, n) => engage(email(n), true, tagId))
+    )
+    expect(statuses(first)).toEqual({ 200: 1200 })
+    expect(first.slice(0, 5).map((r) => r.body?.result)).toEqual(Array(5).fill('added'))
+    expect(first.slice(5).every((r) => r.body?.result === 'created_and_added')).toBe(true)
+    expect(sandbox.tagMembers(audienceId, Number(tagId)).length).toBe(1200)
+    expect([0, 1, 2, 3, 4].map((n) => sandbox.contact(audienceId, email(n))?.status)).toEqual([
+      'unsubscribed',
+      'cleaned',
+      'pending',
+      'transactional',
+      'subscribed'
+    ])
+    expect(sandbox.contact(audienceId, email(700))?.status).toBe('subscribed')
+    // One audience read for the opt-in setting, then 3 chunks of at most 500: the contract's bound, met exactly.
+    expect(sandbox.counters.byRoute).toEqual({
+      'GET /3.0/lists/{list_id}': 1,
+      'POST /3.0/lists/{list_id}': 3,
+      'POST /3.0/lists/{list_id}/segments/{segment_id}': 3
+    })
+
+    sandbox.resetCounters()
+    const leavers = Array.from({ length: 300 }, (_, n) => engage(email(n), false, tagId))
+    const joiners = Array.from({ length: 200 }, (_, n) => engage(email(5000 + n), true, tagId))
+    const strangers = [engage(email(9000), false, tagId)] // never tagged: already as wanted
+    const delta = await sync(destination, [...leavers, ...joiners, ...strangers])
+    expect(statuses(delta)).toEqual({ 200: 501 })
+    expect(delta.slice(0, 300).every((r) => r.body?.result === 'removed')).toBe(true)
+    expect(delta.slice(300, 500).every((r) => r.body?.result === 'created_and_added')).toBe(true)
+    expect(delta[500].body?.result).toBe('not_tagged')
+    const members = new Set(sandbox.tagMembers(audienceId, Number(tagId)))
+    expect(members.size).toBe(1200 - 300 + 200)
+    expect(members.has(email(0))).toBe(false)
+    expect(members.has(email(300))).toBe(true)
+    expect(members.has(email(5000))).toBe(true)
+    expect(sandbox.contact(audienceId, email(0))?.status).toBe('unsubscribed') // untagged, still in the audience
+    expect(sandbox.counters.byRoute).toEqual({
+      'POST /3.0/lists/{list_id}': 1,
+      'POST /3.0/lists/{list_id}/segments/{segment_id}': 1
+    })
+  })
+
+  it('creates pending contacts on a double opt-in audience and reports Mailchimp’s refusals per contact', async () => {
+    audienceId = sandbox.addAudience({ name: 'Double opt-in', double_optin: true })
+    sandbox.forget(audienceId, 'gone@mail.sample-shop.dev')
+    const destination = host()
+    const tagId = await connect(destination)
+    const results = await sync(destination, [
+      engage('new@mail.sample-shop.dev', true, tagId),
+      engage('fake@example.com', true, tagId),
+      engage('gone@mail.sample-shop.dev', true, tagId),
+      engage('not an email', true, tagId)
+    ])
+    expect(results.map((r) => r.status)).toEqual([200, 400, 400, 400])
+    expect(results[1].errormessage).toMatch(/looks fake or invalid/)
+    expect(results[2].errormessage).toMatch(/permanently deleted/)
+    expect(results[3].errormessage).toMatch(/Not an email address/)
+    expect(sandbox.contact(audienceId, 'new@mail.sample-shop.dev')?.status).toBe('pending')
+    expect(sandbox.tagMembers(audienceId, Number(tagId))).toEqual(['new@mail.sample-shop.dev'])
+  })
+
+  it('matches addresses ignoring case and spaces: the last event wins and the tag holds the first spelling', async () => {
+    const destination = host()
+    const tagId = await connect(destination)
+    const results = await sync(destination, [
+      engage('Ada@Mail.Sample-Shop.dev', true, tagId),
+      engage('  ada@mail.sample-shop.dev ', false, tagId),
+      engage('ADA@MAIL.SAMPLE-SHOP.DEV', true, tagId)
+    ])
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200])
+    expect(sandbox.contacts(audienceId).map((c) => c.email_address)).toEqual(['ADA@MAIL.SAMPLE-SHOP.DEV'])
+    expect(sandbox.tagMembers(audienceId, Number(tagId))).toHaveLength(1)
+  })
+
+  it('re-creates a tag deleted in Mailchimp by the cohort name and goes on', async () => {
+    const destination = host()
+    const tagId = await connect(destination)
+    await sync(destination, [engage(email(1), true, tagId)])
+    sandbox.deleteTag(audienceId, Number(tagId))
+
+    const event = engage(email(2), true, tagId)
+    event.properties = { cohort_name: 'Power users' }
+    const mapping = {
+      ...defaultValues(destination.definition.actions.syncCohort.fields),
+      user_properties: { '@path': '$.traits' }
+    }
+    const { oauth, ...actionSettings } = settings()
+    const [result] = (await destination.executeBatch('syncCohort', {
+      events: [event],
+      mapping,
+      settings: actionSettings,
+      auth: { accessToken: oauth.access_token, refreshToken: '' }
+    })) as { status: number; body?: { tag_id?: string } }[]
+    expect(result.status).toBe(200)
+    const [tag] = sandbox.tags(audienceId)
+    expect(tag.name).toBe('Power users')
+    expect(String(tag.id)).not.toBe(tagId)
+    expect(result.body?.tag_id).toBe(String(tag.id))
+    expect(sandbox.tagMembers(audienceId, tag.id)).toEqual([email(2)])
+  })
+})
+
+describe('faults: only the events of the failing request are retryable, and a re-send lands them', () => {
+  const subscribe = () => `/3.0/lists/${audienceId}`
+  const tagCall = (tagId: string) => `/3.0/lists/${audienceId}/segments/${tagId}`
+
+  it.each([
+    ['a 429 on batch subscribe', 429, 'subscribe'],
+    ['a 503 on batch subscribe', 503, 'subscribe'],
+    ['a 500 on the tag call', 500, 'tag'],
+    ['a 502 with an HTML body on the tag call', 502, 'tag'],
+    ['a bodyless 403 (Mailchimp’s throttle) on the tag call', 403, 'tag'],
+    ['a connection reset on batch subscribe', 'reset', 'subscribe'],
+    ['a malformed answer on the tag call', 'malformed', 'tag']
+  ] as const)('%s', async (_name, kind, where) => {
+    const destination = host()
+    const tagId = await connect(destination)
+    const events = Array.from({ length: 1500 }, (_, n) => engage(email(n), true, tagId))
+    // Warm the opt-in lookup so that the fault meets the sync's own requests.
+    await sync(destination, [engage(email(99_999), true, tagId)])
+    sandbox.inject({ kind, method: 'POST', path: where === 'subscribe' ? subscribe() : tagCall(tagId), times: 1 })
+
+    const results = await sync(destination, events)
+    const failed = results.flatMap((r, i) => (r.status === 200 ? [] : [i]))
+    expect(failed).toHaveLength(500) // exactly one chunk
+    const failedStatuses = new Set(failed.map((i) => results[i].status))
+    expect([...failedStatuses].every((status) => status === 429 || status >= 500)).toBe(true)
+    // Nothing the outcomes call a success is missing from the tag; nothing failed is on it.
+    const members = new Set(sandbox.tagMembers(audienceId, Number(tagId)))
+    results.forEach((r, i) => {
+      if (r.status === 200) expect(members.has(email(i))).toBe(true)
+      else if (where === 'subscribe') expect(members.has(email(i))).toBe(false)
+    })
+
+    const again = await sync(
+      destination,
+      failed.map((i) => events[i])
+    )
+    expect(statuses(again)).toEqual({ 200: 500 })
+    expect(sandbox.tagMembers(audienceId, Number(tagId))).toHaveLength(1501)
+  })
+
+  it('gives up on a stalled answer after the request timeout with a retryable 504', async () => {
+    const destination = host(300)
+    const tagId = await connect(destination)
+    await sync(destination, [engage(email(99_999), true, tagId)])
+    sandbox.inject({ kind: 'stall', method: 'POST', path: subscribe() })
+    const results = await sync(destination, [engage(email(1), true, tagId)])
+    expect(results.map((r) => r.status)).toEqual([504])
+  })
+
+  it('gives every event a 401 that says to reconnect when the token is revoked', async () => {
+    const destination = host()
+    const tagId = await connect(destination)
+    sandbox.revokeToken(TOKEN)
+    const results = await sync(destination, [engage(email(1), true, tagId), engage(email(2), false, tagId)])
+    expect(results.map((r) => r.status)).toEqual([401, 401])
+    expect(results[0].errormessage).toMatch(/Reconnect/)
+  })
+
+  it('keeps two batches at once under Mailchimp’s 10 connections', async () => {
+    sandbox.setLatency(20)
+    const destination = host()
+    const tagId = await connect(destination)
+    const batch = (from: number) => Array.from({ length: 2000 }, (_, n) => engage(email(from + n), true, tagId))
+    const [a, b] = await Promise.all([sync(destination, batch(0)), sync(destination, batch(2000))])
+    expect(statuses([...a, ...b])).toEqual({ 200: 4000 })
+    expect(sandbox.counters.throttled).toBe(0)
+    expect(sandbox.counters.peakInFlight).toBeGreaterThan(4)
+    expect(sandbox.counters.peakInFlight).toBeLessThanOrEqual(8)
+  })
+})
