@@ -1,0 +1,13 @@
+// A Mailchimp Marketing API stand-in for tests and demos, modelled from Mailchimp's documentation alone: it never
+// imports the plugin, so it cannot share the plugin's mistakes.
+export { startSandbox } from './server'
+export type {
+  AudienceSeed,
+  ContactSeed,
+  ContactView,
+  FaultSpec,
+  MailchimpSandbox,
+  MemberStatus,
+  SandboxCounters,
+  SandboxOptions
+} from './types'

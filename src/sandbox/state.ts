@@ -1,0 +1,302 @@
+import { createHash, randomBytes } from 'node:crypto'
+
+export type MemberStatus = 'subscribed' | 'unsubscribed' | 'cleaned' | 'pending' | 'transactional' | 'archived'
+export type RequestedStatus = Exclude<MemberStatus, 'archived'>
+
+export interface Member {
+  hash: string
+  email_address: string
+  status: MemberStatus
+  merge_fields: Record<string, unknown>
+  created: string
+  changed: string
+}
+
+export interface Segment {
+  id: number
+  name: string
+  type: 'static' | 'saved'
+  options?: Record<string, unknown>
+  members: Set<string>
+  created_at: string
+  updated_at: string
+}
+
+export interface ContactInput {
+  email_address: string
+  status?: RequestedStatus
+  status_if_new?: RequestedStatus
+  merge_fields?: Record<string, unknown>
+  tags?: string[]
+}
+
+/** Why Mailchimp refused one contact: batch subscribe reports it as a row, the member endpoints as a 400. */
+export class Refusal extends Error {
+  constructor(
+    readonly title: string,
+    readonly detail: string,
+    readonly code: 'ERROR_GENERIC' | 'ERROR_CONTACT_EXISTS' = 'ERROR_GENERIC'
+  ) {
+    super(detail)
+  }
+}
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex')
+export const normalize = (email: string) => email.trim().toLowerCase()
+export const subscriberHash = (email: string) => md5(normalize(email))
+/** Mailchimp's member paths take the subscriber hash or the raw address. */
+export const hashOf = (ref: string) => (ref.includes('@') ? subscriberHash(ref) : ref.toLowerCase())
+export const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00')
+export const randomAudienceId = () => randomBytes(5).toString('hex')
+const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase()
+
+/** One Mailchimp audience: its contacts, the addresses it has forgotten, and its segments (tags are static segments). */
+export class Audience {
+  readonly members = new Map<string, Member>() // by subscriber hash
+  readonly forgotten = new Set<string>() // hashes of permanently deleted addresses
+  readonly segments = new Map<number, Segment>()
+  readonly created = timestamp()
+
+  constructor(
+    readonly id: string,
+    public name: string,
+    public double_optin: boolean,
+    private readonly nextSegmentId: () => number,
+    private readonly fakeDomains: Set<string>
+  ) {}
+
+  member(hashOrEmail: string): Member | undefined {
+    return this.members.get(hashOf(hashOrEmail))
+  }
+
+  /** A contact that the segment endpoints treat as on the audience: archived contacts are not. */
+  present(email: string): Member | undefined {
+    const member = this.members.get(subscriberHash(email))
+    return member && member.status !== 'archived' ? member : undefined
+  }
+
+  tagNamed(name: string): Segment | undefined {
+    return [...this.segments.values()].find((s) => s.type === 'static' && sameName(s.name, name))
+  }
+
+  segmentNamed(name: string): Segment | undefined {
+    return [...this.segments.values()].find((s) => sameName(s.name, name))
+  }
+
+  /** A segment with options is a saved one; without, a static one, i.e. a tag. */
+  createSegment(name: string, options?: Record<string, unknown>): Segment {
+    const now = timestamp()
+    const segment: Segment = {
+      id: this.nextSegmentId(),
+      name: name.trim(),
+      type: options ? 'saved' : 'static',
+      ...(options && { options }),
+      members: new Set(),
+      created_at: now,
+      updated_at: now
+    }
+    this.segments.set(segment.id, segment)
+    return segment
+  }
+
+  tag(member: Member, name: string): void {
+    const segment = this.tagNamed(name) ?? this.createSegment(name)
+    segment.members.add(member.hash)
+  }
+
+  untag(member: Member, name: string): void {
+    this.tagNamed(name)?.members.delete(member.hash)
+  }
+
+  tagsOf(member: Member): Segment[] {
+    return [...this.segments.values()].filter((s) => s.type === 'static' && s.members.has(member.hash))
+  }
+
+  /** Mailchimp's per-contact rules, shared by batch subscribe, PUT and POST on members. */
+  upsert(input: ContactInput, mode: { updateExisting: boolean; syncTags?: boolean; tagExisting?: boolean }) {
+    const email = input.email_address.trim()
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      throw new Refusal('Invalid Resource', 'Please provide a valid email address.')
+    }
+    if (this.fakeDomains.has(email.split('@')[1].toLowerCase())) {
+      throw new Refusal('Invalid Resource', `${email} looks fake or invalid, please enter a real email address.`)
+    }
+    const hash = subscriberHash(email)
+    if (this.forgotten.has(hash)) {
+      throw new Refusal(
+        'Forgotten Email Not Subscribed',
+        `${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`
+      )
+    }
+    const existing = this.members.get(hash)
+    if (!existing) {
+      const status = input.status ?? input.status_if_new
+      if (!status) throw new Refusal('Invalid Resource', 'A new contact needs a status or a status_if_new.')
+      const member = this.create(email, status)
+      Object.assign(member.merge_fields, input.merge_fields)
+      for (const name of input.tags ?? []) this.tag(member, name)
+      return { member, created: true }
+    }
+    if (!mode.updateExisting) {
+      throw new Refusal(
+        'Member Exists',
+        `${email} is already a list member, do you want to update? please provide update_existing:true in the request body`,
+        'ERROR_CONTACT_EXISTS'
+      )
+    }
+    // Only `status` changes an existing contact (and unarchives one); `status_if_new` never does.
+    if (input.status) {
+      if (input.status === 'subscribed' && (existing.status === 'unsubscribed' || existing.status === 'cleaned')) {
+        throw new Refusal(
+          'Member In Compliance State',
+          `${email} is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.`
+        )
+      }
+      existing.status = input.status
+    }
+    Object.assign(existing.merge_fields, input.merge_fields)
+    if (mode.tagExisting && input.tags) {
+      if (mode.syncTags) for (const s of this.tagsOf(existing)) s.members.delete(hash)
+      for (const name of input.tags) this.tag(existing, name)
+    }
+    existing.changed = timestamp()
+    return { member: existing, created: false }
+  }
+
+  /** `POST /lists/{id}`: every row gets its own outcome; a refused row changes nothing. */
+  batchSubscribe(rows: ContactInput[], mode: { updateExisting: boolean; syncTags: boolean; skipDuplicates: boolean }) {
+    const created: Member[] = []
+    const updated: Member[] = []
+    const errors: Array<Record<string, string>> = []
+    const keys = rows.map((row) => normalize(row.email_address))
+    rows.forEach((row, i) => {
+      const refuse = (error: string, error_code = 'ERROR_GENERIC') =>
+        errors.push({ email_address: row.email_address, error, error_code, field: '', field_message: '' })
+      if (!mode.skipDuplicates && keys.indexOf(keys[i]) !== keys.lastIndexOf(keys[i])) {
+        // Mailchimp's wording and which copy it keeps are unconfirmed; refusing every copy is the strict reading.
+        return refuse(`${row.email_address.trim()} was provided more than once in this request.`)
+      }
+      if (keys.indexOf(keys[i]) !== i) return // skip_duplicate_check: the first copy wins
+      try {
+        const result = this.upsert(row, { ...mode, tagExisting: true })
+        ;(result.created ? created : updated).push(result.member)
+      } catch (error) {
+        if (!(error instanceof Refusal)) throw error
+        refuse(error.detail, error.code)
+      }
+    })
+    return { created, updated, errors }
+  }
+
+  /** Puts a contact in place as an operator's import would: no address checks, and a forgotten address comes back. */
+  seed(contact: Omit<ContactInput, 'status'> & { status: MemberStatus }) {
+    const email = contact.email_address.trim()
+    const member = this.members.get(subscriberHash(email)) ?? this.create(email, contact.status)
+    Object.assign(member, { status: contact.status, changed: timestamp() })
+    Object.assign(member.merge_fields, contact.merge_fields)
+    for (const name of contact.tags ?? []) this.tag(member, name)
+    this.forgotten.delete(member.hash)
+  }
+
+  private create(email: string, status: MemberStatus): Member {
+    const now = timestamp()
+    const member = {
+      hash: subscriberHash(email),
+      email_address: email,
+      status,
+      merge_fields: {},
+      created: now,
+      changed: now
+    }
+    this.members.set(member.hash, member)
+    return member
+  }
+
+  /** Removes a contact for good; Mailchimp refuses to re-import the address afterwards. */
+  forget(email: string): void {
+    const hash = subscriberHash(email)
+    this.members.delete(hash)
+    for (const s of this.segments.values()) s.members.delete(hash)
+    this.forgotten.add(hash)
+  }
+
+  memberView(member: Member) {
+    const tags = this.tagsOf(member).map((s) => ({ id: s.id, name: s.name }))
+    return {
+      id: member.hash,
+      email_address: member.email_address,
+      unique_email_id: md5(`unique:${member.hash}`).slice(0, 10),
+      contact_id: md5(`contact:${member.hash}`),
+      email_type: 'html',
+      status: member.status,
+      merge_fields: member.merge_fields,
+      timestamp_opt: member.created,
+      last_changed: member.changed,
+      source: 'API - Generic',
+      tags_count: tags.length,
+      tags,
+      list_id: this.id
+    }
+  }
+
+  /**
+   * Mailchimp's segment endpoints take include_cleaned/include_transactional/include_unsubscribed flags, so by default
+   * they leave those contacts out; this sandbox applies that reading to member_count and to the members listing.
+   */
+  segmentMembers(segment: Segment, include: Set<MemberStatus>): Member[] {
+    const members = [...segment.members].map((hash) => this.members.get(hash))
+    return members.filter((m): m is Member => m !== undefined && include.has(m.status))
+  }
+
+  segmentView(segment: Segment, include: Set<MemberStatus>) {
+    const { id, name, type, options, created_at, updated_at } = segment
+    const member_count = this.segmentMembers(segment, include).length
+    return { id, name, member_count, type, created_at, updated_at, ...(options && { options }), list_id: this.id }
+  }
+
+  listView() {
+    const count = (status: MemberStatus) => [...this.members.values()].filter((m) => m.status === status).length
+    return {
+      id: this.id,
+      name: this.name,
+      double_optin: this.double_optin,
+      date_created: this.created,
+      visibility: 'prv',
+      stats: {
+        member_count: count('subscribed'),
+        unsubscribe_count: count('unsubscribed'),
+        cleaned_count: count('cleaned'),
+        total_contacts: this.members.size - count('archived')
+      }
+    }
+  }
+}
+
+/** Every audience the sandbox holds; segment ids are unique across audiences, as Mailchimp's are. */
+export class World {
+  readonly audiences = new Map<string, Audience>()
+  private lastSegmentId = 100
+
+  constructor(private readonly fakeDomains: Set<string>) {}
+
+  add(seed: { id?: string; name?: string; double_optin?: boolean } = {}): Audience {
+    const id = seed.id ?? randomAudienceId()
+    if (this.audiences.has(id)) throw new Error(`Audience ${id} already exists`)
+    const audience = new Audience(
+      id,
+      seed.name ?? 'Sandbox audience',
+      seed.double_optin ?? false,
+      () => ++this.lastSegmentId,
+      this.fakeDomains
+    )
+    this.audiences.set(id, audience)
+    return audience
+  }
+
+  /** For the sandbox's own views: an unknown id is a mistake in the test, so it throws. */
+  audience(id: string): Audience {
+    const audience = this.audiences.get(id)
+    if (!audience) throw new Error(`No audience ${id} in the sandbox`)
+    return audience
+  }
+}

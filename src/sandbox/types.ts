@@ -1,0 +1,99 @@
+import type { MemberStatus } from './state'
+
+export type { MemberStatus }
+
+export interface SandboxOptions {
+  /** Default 0: pick a free port. The sandbox always binds 127.0.0.1. */
+  port?: number
+  /** Delay before every answer, holding the connection slot; default 0. */
+  latencyMs?: number
+  /** Mailchimp's per-user cap on requests in flight; default 10. The (cap+1)th concurrent request gets 429 at once. */
+  maxConnections?: number
+  /** Credentials accepted; default ['sandbox-token']. */
+  tokens?: string[]
+  /** What the metadata endpoint answers as `dc`; default 'us1'. */
+  dataCenter?: string
+  /** Addresses at these domains "look fake"; default example.com, example.net, example.org, test.com. */
+  fakeDomains?: string[]
+}
+
+/**
+ * 429 = problem+json "Too Many Requests"; 401 = "API Key Invalid"; 403 = an empty body (Mailchimp's bodyless throttle);
+ * 500/503 = problem+json; 502 = an HTML body (CDN timeout style); 'reset' = destroy the socket without answering;
+ * 'stall' = never answer; 'malformed' = 200 with a truncated JSON body. A faulted request changes no state.
+ */
+export interface FaultSpec {
+  kind: 429 | 401 | 403 | 500 | 502 | 503 | 'reset' | 'stall' | 'malformed'
+  /** The next N matching requests; default 1. */
+  times?: number
+  /** e.g. 'POST'; default any. */
+  method?: string
+  /** Matched against the URL pathname: a string matches exactly, a RegExp by test; default any. */
+  path?: string | RegExp
+  /** Seconds, for 429: adds a Retry-After header. */
+  retryAfter?: number
+}
+
+export interface AudienceSeed {
+  /** Default: 10 random lowercase hex characters. */
+  id?: string
+  name?: string
+  double_optin?: boolean
+}
+
+export interface ContactSeed {
+  email_address: string
+  status: MemberStatus
+  tags?: string[]
+  merge_fields?: Record<string, unknown>
+}
+
+export interface SandboxCounters {
+  /** Every HTTP request received, admin routes under /_sandbox excluded. */
+  total: number
+  /** "METHOD /route/template", e.g. "POST /3.0/lists/{list_id}/segments/{segment_id}"; unknown paths as sent. */
+  byRoute: Record<string, number>
+  /** Answered status code → count; 'reset' and 'stall' are counted under their kind. */
+  byStatus: Record<string, number>
+  /** 429s caused by the connection cap, not by injected faults. */
+  throttled: number
+  peakInFlight: number
+}
+
+export interface ContactView {
+  email_address: string
+  status: MemberStatus
+  tags: string[]
+  merge_fields: Record<string, unknown>
+}
+
+export interface MailchimpSandbox {
+  /** http://127.0.0.1:<port> */
+  readonly url: string
+  /** metadataUrl = `${url}/oauth2/metadata`; apiBaseUrl(dc) = `${url}/3.0` whatever the dc. */
+  readonly endpoints: { metadataUrl: string; apiBaseUrl: (dc: string) => string }
+  /** A live view. */
+  readonly counters: SandboxCounters
+  resetCounters(): void
+  setLatency(ms: number): void
+  inject(fault: FaultSpec): void
+  clearFaults(): void
+  revokeToken(token: string): void
+  /** Returns the audience id. */
+  addAudience(seed?: AudienceSeed): string
+  /** Creates tags by name as needed; seeds skip Mailchimp's address checks. */
+  addContacts(audienceId: string, contacts: ContactSeed[]): void
+  /** As if permanently deleted: "Forgotten Email Not Subscribed" on re-import. */
+  forget(audienceId: string, email: string): void
+  /** Case-insensitive, trimmed lookup; the address as stored, i.e. the first spelling Mailchimp received. */
+  contact(audienceId: string, email: string): ContactView | undefined
+  contacts(audienceId: string): Array<{ email_address: string; status: MemberStatus; tags: string[] }>
+  /** Every tag with the number of contacts carrying it (archived ones included). */
+  tags(audienceId: string): Array<{ id: number; name: string; member_count: number }>
+  /** Addresses carrying the tag, whatever their status; a name matches ignoring case. */
+  tagMembers(audienceId: string, tagIdOrName: number | string): string[]
+  /** As if an operator deleted the tag in Mailchimp's UI. */
+  deleteTag(audienceId: string, tagId: number): void
+  /** Also ends stalled requests. */
+  close(): Promise<void>
+}

@@ -1,0 +1,595 @@
+import { createHash } from 'node:crypto'
+import { startSandbox, type MailchimpSandbox } from '../src/sandbox'
+
+const TOKEN = 'sandbox-token'
+const bearer = { authorization: `Bearer ${TOKEN}` }
+const LIST = '57afe96172'
+const hash = (email: string) => createHash('md5').update(email.trim().toLowerCase()).digest('hex')
+
+let sandbox: MailchimpSandbox
+
+interface Reply {
+  status: number
+  headers: Headers
+  text: string
+  json: any // eslint-disable-line @typescript-eslint/no-explicit-any -- answers are read field by field
+}
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = bearer) {
+  const res = await fetch(`${sandbox.url}${path}`, {
+    method,
+    headers: { ...headers, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  })
+  const text = await res.text()
+  let json: unknown
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, headers: res.headers, text, json } as Reply
+}
+
+const subscribe = (members: object[], extra: object = {}, query = '') =>
+  call('POST', `/3.0/lists/${LIST}${query}`, { members, ...extra })
+
+beforeEach(async () => {
+  sandbox = await startSandbox()
+  sandbox.addAudience({ id: LIST, name: 'Newsletter' })
+})
+
+afterEach(() => sandbox.close())
+
+describe('authentication', () => {
+  it('accepts the token as Bearer, as OAuth, and as the Basic password with any username', async () => {
+    const basic = `Basic ${Buffer.from(`anyone:${TOKEN}`).toString('base64')}`
+    for (const authorization of [`Bearer ${TOKEN}`, `OAuth ${TOKEN}`, basic]) {
+      expect((await call('GET', '/3.0/ping', undefined, { authorization })).status).toBe(200)
+    }
+  })
+
+  it('answers 401 "API Key Invalid" as problem+json for a missing, unknown or revoked credential', async () => {
+    const missing = await call('GET', '/3.0/ping', undefined, {})
+    expect(missing.status).toBe(401)
+    expect(missing.headers.get('content-type')).toBe('application/problem+json; charset=utf-8')
+    expect(missing.json.title).toBe('API Key Invalid')
+    expect((await call('GET', '/3.0/ping', undefined, { authorization: 'Bearer nope' })).status).toBe(401)
+    sandbox.revokeToken(TOKEN)
+    expect((await call('GET', '/oauth2/metadata')).status).toBe(401)
+  })
+})
+
+describe('account endpoints', () => {
+  it('answers the metadata call with the configured data center and the sandbox as api_endpoint', async () => {
+    await sandbox.close()
+    sandbox = await startSandbox({ dataCenter: 'us6' })
+    const reply = await call('GET', '/oauth2/metadata', undefined, { authorization: `OAuth ${TOKEN}` })
+    expect(reply.json).toMatchObject({ dc: 'us6', role: 'owner', api_endpoint: sandbox.url })
+    expect(sandbox.endpoints.metadataUrl).toBe(`${sandbox.url}/oauth2/metadata`)
+    expect(sandbox.endpoints.apiBaseUrl('us6')).toBe(`${sandbox.url}/3.0`)
+  })
+
+  it("pings as Everything's Chimpy and names the account at the root", async () => {
+    expect((await call('GET', '/3.0/ping')).json).toEqual({ health_status: "Everything's Chimpy!" })
+    expect((await call('GET', '/3.0/')).json).toMatchObject({ account_name: 'Sandbox', role: 'owner' })
+  })
+})
+
+describe('audiences', () => {
+  it('answers an audience with its opt-in setting and subscribed count, narrowed by fields', async () => {
+    sandbox.addContacts(LIST, [
+      { email_address: 'a@acme.io', status: 'subscribed' },
+      { email_address: 'b@acme.io', status: 'unsubscribed' }
+    ])
+    const full = await call('GET', `/3.0/lists/${LIST}`)
+    expect(full.json).toMatchObject({ id: LIST, name: 'Newsletter', double_optin: false, stats: { member_count: 1 } })
+    const narrow = await call('GET', `/3.0/lists/${LIST}?fields=id,double_optin`)
+    expect(narrow.json).toEqual({ id: LIST, double_optin: false })
+    const dotted = await call('GET', `/3.0/lists/${LIST}?fields=stats.member_count`)
+    expect(dotted.json).toEqual({ stats: { member_count: 1 } })
+    expect((await call('GET', `/3.0/lists/${LIST}?exclude_fields=stats`)).json.stats).toBeUndefined()
+  })
+
+  it('answers 404 Resource Not Found for an unknown audience', async () => {
+    const reply = await call('GET', '/3.0/lists/ffffffffff')
+    expect(reply.status).toBe(404)
+    expect(reply.json).toMatchObject({
+      title: 'Resource Not Found',
+      detail: 'The requested resource could not be found.'
+    })
+  })
+})
+
+describe('batch subscribe', () => {
+  it('creates new contacts with each requested status and their tags', async () => {
+    const statuses = ['subscribed', 'unsubscribed', 'cleaned', 'pending', 'transactional'] as const
+    const reply = await subscribe(
+      statuses.map((status) => ({ email_address: `${status}@acme.io`, status, tags: ['T'] }))
+    )
+    expect(reply.status).toBe(200)
+    expect(reply.json).toMatchObject({ total_created: 5, total_updated: 0, error_count: 0, errors: [] })
+    expect(reply.json.new_members[0]).toMatchObject({
+      id: hash('subscribed@acme.io'),
+      email_address: 'subscribed@acme.io',
+      status: 'subscribed',
+      tags: [{ name: 'T' }],
+      tags_count: 1,
+      list_id: LIST
+    })
+    for (const status of statuses) expect(sandbox.contact(LIST, `${status}@acme.io`)?.status).toBe(status)
+  })
+
+  it('refuses an existing contact with ERROR_CONTACT_EXISTS and leaves it alone without update_existing', async () => {
+    sandbox.addContacts(LIST, [{ email_address: 'Ann@Acme.io', status: 'unsubscribed' }])
+    const reply = await subscribe([{ email_address: ' ann@acme.io', status: 'subscribed', tags: ['VIP'] }])
+    expect(reply.json.errors).toEqual([
+      {
+        email_address: ' ann@acme.io',
+        error:
+          'ann@acme.io is already a list member, do you want to update? please provide update_existing:true in the request body',
+        error_code: 'ERROR_CONTACT_EXISTS',
+        field: '',
+        field_message: ''
+      }
+    ])
+    expect(sandbox.contact(LIST, 'ANN@acme.io')).toMatchObject({
+      email_address: 'Ann@Acme.io',
+      status: 'unsubscribed',
+      tags: []
+    })
+  })
+
+  it('refuses to subscribe unsubscribed or cleaned contacts even with update_existing, but lets them go pending', async () => {
+    sandbox.addContacts(LIST, [
+      { email_address: 'u@acme.io', status: 'unsubscribed' },
+      { email_address: 'c@acme.io', status: 'cleaned' },
+      { email_address: 'p@acme.io', status: 'unsubscribed' }
+    ])
+    const reply = await subscribe(
+      [
+        { email_address: 'u@acme.io', status: 'subscribed' },
+        { email_address: 'c@acme.io', status: 'subscribed' },
+        { email_address: 'p@acme.io', status: 'pending' }
+      ],
+      { update_existing: true }
+    )
+    expect(reply.json.errors.map((e: { error: string }) => e.error)).toEqual([
+      'u@acme.io is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.',
+      'c@acme.io is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.'
+    ])
+    expect(reply.json.total_updated).toBe(1)
+    expect(sandbox.contact(LIST, 'p@acme.io')?.status).toBe('pending')
+  })
+
+  it('keeps an existing status when only status_if_new is sent, and only status unarchives', async () => {
+    sandbox.addContacts(LIST, [
+      { email_address: 'u@acme.io', status: 'unsubscribed' },
+      { email_address: 'a@acme.io', status: 'archived' }
+    ])
+    const rows = [
+      { email_address: 'u@acme.io', status_if_new: 'subscribed', tags: ['Cohort'] },
+      { email_address: 'a@acme.io', status_if_new: 'subscribed' }
+    ]
+    const reply = await subscribe(rows, { update_existing: true })
+    expect(reply.json).toMatchObject({ total_updated: 2, error_count: 0 })
+    expect(sandbox.contact(LIST, 'u@acme.io')).toMatchObject({ status: 'unsubscribed', tags: ['Cohort'] })
+    expect(sandbox.contact(LIST, 'a@acme.io')?.status).toBe('archived')
+    await subscribe([{ email_address: 'a@acme.io', status: 'transactional' }], { update_existing: true })
+    expect(sandbox.contact(LIST, 'a@acme.io')?.status).toBe('transactional')
+  })
+
+  it('refuses fake, forgotten and invalid addresses row by row with ERROR_GENERIC', async () => {
+    sandbox.addContacts(LIST, [{ email_address: 'gone@acme.io', status: 'subscribed' }])
+    sandbox.forget(LIST, 'gone@acme.io')
+    const reply = await subscribe([
+      { email_address: 'bob@example.com', status: 'subscribed' },
+      { email_address: 'Gone@acme.io', status: 'pending' },
+      { email_address: 'not-an-email', status: 'subscribed' },
+      { email_address: 'ok@acme.io', status: 'subscribed' }
+    ])
+    expect(reply.json.total_created).toBe(1)
+    expect(reply.json.errors).toMatchObject([
+      {
+        error_code: 'ERROR_GENERIC',
+        error: 'bob@example.com looks fake or invalid, please enter a real email address.'
+      },
+      {
+        error_code: 'ERROR_GENERIC',
+        error:
+          'Gone@acme.io was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.'
+      },
+      { error_code: 'ERROR_GENERIC', error: 'Please provide a valid email address.' }
+    ])
+    expect(sandbox.contact(LIST, 'gone@acme.io')).toBeUndefined()
+  })
+
+  it('refuses more than 500 members, or a member without any status, as Invalid Resource', async () => {
+    const many = Array.from({ length: 501 }, (_, i) => ({ email_address: `c${i}@acme.io`, status: 'subscribed' }))
+    const tooMany = await subscribe(many)
+    expect(tooMany.status).toBe(400)
+    expect(tooMany.json.title).toBe('Invalid Resource')
+    const noStatus = await subscribe([{ email_address: 'a@acme.io' }])
+    expect(noStatus.status).toBe(400)
+    expect(noStatus.json.errors).toEqual([{ field: 'members.0.status', message: expect.any(String) }])
+    expect(sandbox.contacts(LIST)).toEqual([])
+  })
+
+  it('refuses every copy of a duplicated address unless skip_duplicate_check, where the first copy wins', async () => {
+    const rows = [
+      { email_address: 'd@acme.io', status: 'pending' },
+      { email_address: 'D@acme.io ', status: 'subscribed' }
+    ]
+    expect((await subscribe(rows)).json).toMatchObject({ error_count: 2, total_created: 0 })
+    const skipped = await subscribe(rows, {}, '?skip_duplicate_check=true')
+    expect(skipped.json).toMatchObject({ error_count: 0, total_created: 1 })
+    expect(sandbox.contact(LIST, 'd@acme.io')).toMatchObject({ email_address: 'd@acme.io', status: 'pending' })
+  })
+})
+
+describe('tags as static segments', () => {
+  const create = (body: object) => call('POST', `/3.0/lists/${LIST}/segments`, body)
+
+  it('creates a tag from static_segment, ignoring addresses not on the audience', async () => {
+    sandbox.addContacts(LIST, [{ email_address: 'a@acme.io', status: 'subscribed' }])
+    const reply = await create({ name: 'Cohort A', static_segment: ['A@acme.io', 'stranger@acme.io'] })
+    expect(reply.status).toBe(200)
+    expect(reply.json).toMatchObject({ name: 'Cohort A', type: 'static', member_count: 1, list_id: LIST })
+    expect(sandbox.tagMembers(LIST, 'cohort a')).toEqual(['a@acme.io'])
+    expect(sandbox.contact(LIST, 'stranger@acme.io')).toBeUndefined()
+  })
+
+  it('refuses a name already taken in another letter case, a body with neither field, and a missing name', async () => {
+    await create({ name: 'VIP', static_segment: [] })
+    const taken = await create({ name: 'vip', static_segment: [] })
+    expect(taken.status).toBe(400)
+    expect(taken.json.title).toBe('Invalid Resource')
+    const neither = await create({ name: 'New' })
+    expect(neither.json.detail).toBe('Must provide either an "options" field or a "static_segment" field')
+    const nameless = await create({ static_segment: [] })
+    expect(nameless.json).toMatchObject({ status: 400, title: 'Invalid Resource', errors: [{ field: 'name' }] })
+    expect(sandbox.tags(LIST).map((t) => t.name)).toEqual(['VIP'])
+  })
+
+  it('lists tags page by page with total_items and dotted fields, refusing count over 1000', async () => {
+    for (const name of ['A', 'B', 'C']) await create({ name, static_segment: [] })
+    await create({ name: 'Saved', options: { match: 'all', conditions: [] } })
+    const page = await call('GET', `/3.0/lists/${LIST}/segments?type=static&count=2&offset=1`)
+    expect(page.json).toMatchObject({ total_items: 3, list_id: LIST })
+    expect(page.json.segments.map((s: { name: string }) => s.name)).toEqual(['B', 'C'])
+    const fields = 'segments.id,segments.name,total_items'
+    const narrow = await call('GET', `/3.0/lists/${LIST}/segments?type=static&fields=${fields}`)
+    expect(Object.keys(narrow.json)).toEqual(['segments', 'total_items'])
+    expect(Object.keys(narrow.json.segments[0])).toEqual(['id', 'name'])
+    expect((await call('GET', `/3.0/lists/${LIST}/segments`)).json.total_items).toBe(4)
+    expect((await call('GET', `/3.0/lists/${LIST}/segments?count=1001`)).status).toBe(400)
+  })
+
+  it('gets, renames and deletes one tag, and answers 404 for an unknown id', async () => {
+    const { id } = (await create({ name: 'Old', static_segment: [] })).json
+    expect((await call('GET', `/3.0/lists/${LIST}/segments/${id}`)).json.name).toBe('Old')
+    expect((await call('PATCH', `/3.0/lists/${LIST}/segments/${id}`, { name: 'New' })).json.name).toBe('New')
+    const deleted = await call('DELETE', `/3.0/lists/${LIST}/segments/${id}`)
+    expect(deleted).toMatchObject({ status: 204, text: '' })
+    expect((await call('GET', `/3.0/lists/${LIST}/segments/${id}`)).status).toBe(404)
+  })
+
+  it('finds tags by case-insensitive name prefix', async () => {
+    for (const name of ['Cohort One', 'cohort two', 'Other']) await create({ name, static_segment: [] })
+    const reply = await call('GET', `/3.0/lists/${LIST}/tag-search?name=COHORT`)
+    expect(reply.json).toMatchObject({ total_items: 2, tags: [{ name: 'Cohort One' }, { name: 'cohort two' }] })
+    expect((await call('GET', `/3.0/lists/${LIST}/tag-search`)).json.total_items).toBe(3)
+  })
+})
+
+describe('batch add and remove on a tag', () => {
+  let tagId: number
+  const batch = (body: object, id: number | string = tagId) => call('POST', `/3.0/lists/${LIST}/segments/${id}`, body)
+
+  beforeEach(() => {
+    sandbox.addContacts(LIST, [
+      { email_address: 'in@acme.io', status: 'subscribed', tags: ['Cohort'] },
+      { email_address: 'out@acme.io', status: 'unsubscribed' },
+      { email_address: 'arch@acme.io', status: 'archived' }
+    ])
+    tagId = sandbox.tags(LIST)[0].id
+  })
+
+  it('adds and removes contacts, leaving out strangers, archived contacts and changes that already hold', async () => {
+    const reply = await batch({
+      members_to_add: ['OUT@acme.io', 'in@acme.io', 'stranger@acme.io', 'arch@acme.io'],
+      members_to_remove: ['in@acme.io', 'nobody@acme.io']
+    })
+    expect(reply.json).toMatchObject({ total_added: 1, total_removed: 1, error_count: 0, errors: [] })
+    expect(reply.json.members_added[0]).toMatchObject({ email_address: 'out@acme.io', status: 'unsubscribed' })
+    expect(reply.json.members_removed[0].email_address).toBe('in@acme.io')
+    expect(sandbox.tagMembers(LIST, tagId)).toEqual(['out@acme.io'])
+    expect(sandbox.contact(LIST, 'stranger@acme.io')).toBeUndefined()
+  })
+
+  it('refuses more than 500 addresses on either side', async () => {
+    const emails = Array.from({ length: 501 }, (_, i) => `c${i}@acme.io`)
+    const reply = await batch({ members_to_remove: emails })
+    expect(reply.status).toBe(400)
+    expect(reply.json.title).toBe('Invalid Resource')
+    expect(reply.json.detail).toMatch(/^Maximum allowed member items exceeded/)
+  })
+
+  it('refuses an unknown or saved segment id as a missing static segment', async () => {
+    const missing = await batch({ members_to_add: ['in@acme.io'] }, 999)
+    expect(missing.status).toBe(400)
+    expect(missing.json.detail).toBe('A Static Segment with an id of 999 does not exist for this list')
+    const saved = await call('POST', `/3.0/lists/${LIST}/segments`, { name: 'S', options: { match: 'any' } })
+    expect((await batch({ members_to_add: ['in@acme.io'] }, saved.json.id)).status).toBe(400)
+  })
+
+  it('pages tag members, leaving unsubscribed contacts out unless include_unsubscribed', async () => {
+    const emails = Array.from({ length: 5 }, (_, i) => `m${i}@acme.io`)
+    sandbox.addContacts(
+      LIST,
+      emails.map((email_address) => ({ email_address, status: 'subscribed' as const, tags: ['Cohort'] }))
+    )
+    await batch({ members_to_add: ['out@acme.io'] })
+    const path = `/3.0/lists/${LIST}/segments/${tagId}/members`
+    const page = await call('GET', `${path}?count=2&offset=4`)
+    expect(page.json.total_items).toBe(6)
+    expect(page.json.members.map((m: { email_address: string }) => m.email_address)).toEqual([
+      'm3@acme.io',
+      'm4@acme.io'
+    ])
+    expect((await call('GET', `${path}?include_unsubscribed=true`)).json.total_items).toBe(7)
+    expect((await call('GET', `${path}?count=1001`)).status).toBe(400)
+  })
+})
+
+describe('single members', () => {
+  const member = (email: string, suffix = '') => `/3.0/lists/${LIST}/members/${hash(email)}${suffix}`
+
+  it('gets a contact by subscriber hash or raw address, and answers 404 for a stranger', async () => {
+    sandbox.addContacts(LIST, [{ email_address: 'Ann@Acme.io', status: 'pending' }])
+    expect((await call('GET', member('ann@acme.io'))).json).toMatchObject({
+      id: hash('ann@acme.io'),
+      status: 'pending'
+    })
+    expect((await call('GET', `/3.0/lists/${LIST}/members/ann%40acme.io`)).status).toBe(200)
+    expect((await call('GET', member('who@acme.io'))).status).toBe(404)
+  })
+
+  it('upserts with PUT: status_if_new creates or keeps, status overwrites except into subscribed from unsubscribed', async () => {
+    const created = await call('PUT', member('new@acme.io'), { email_address: 'new@acme.io', status_if_new: 'pending' })
+    expect(created.json.status).toBe('pending')
+    sandbox.addContacts(LIST, [{ email_address: 'u@acme.io', status: 'unsubscribed' }])
+    expect((await call('PUT', member('u@acme.io'), { status_if_new: 'subscribed' })).json.status).toBe('unsubscribed')
+    const refused = await call('PUT', member('u@acme.io'), { status: 'subscribed' })
+    expect(refused.json).toMatchObject({ status: 400, title: 'Member In Compliance State' })
+    expect((await call('PUT', member('u@acme.io'), { status: 'transactional' })).json.status).toBe('transactional')
+    const fake = await call('PUT', member('x@test.com'), { email_address: 'x@test.com', status_if_new: 'pending' })
+    expect(fake.json.title).toBe('Invalid Resource')
+    expect((await call('PUT', member('y@acme.io'), { email_address: 'y@acme.io' })).status).toBe(400)
+  })
+
+  it('adds and removes tags by name, creating an unknown active tag, and answers 404 for a stranger', async () => {
+    sandbox.addContacts(LIST, [{ email_address: 'a@acme.io', status: 'subscribed', tags: ['Old'] }])
+    const tags = [
+      { name: 'old', status: 'inactive' },
+      { name: 'Brand New', status: 'active' }
+    ]
+    const reply = await call('POST', member('a@acme.io', '/tags'), { tags, is_syncing: true })
+    expect(reply).toMatchObject({ status: 204, text: '' })
+    expect(sandbox.contact(LIST, 'a@acme.io')?.tags).toEqual(['Brand New'])
+    expect((await call('POST', member('b@acme.io', '/tags'), { tags })).status).toBe(404)
+  })
+
+  it('forgets a permanently deleted contact: 404 on GET, and re-import refused by PUT and batch', async () => {
+    sandbox.addContacts(LIST, [{ email_address: 'a@acme.io', status: 'subscribed', tags: ['T'] }])
+    expect((await call('POST', member('a@acme.io', '/actions/delete-permanent'))).status).toBe(204)
+    expect((await call('GET', member('a@acme.io'))).status).toBe(404)
+    expect(sandbox.tagMembers(LIST, 'T')).toEqual([])
+    const put = await call('PUT', member('a@acme.io'), { email_address: 'a@acme.io', status_if_new: 'pending' })
+    expect(put.json).toMatchObject({ status: 400, title: 'Forgotten Email Not Subscribed' })
+    expect((await subscribe([{ email_address: 'a@acme.io', status: 'pending' }])).json.error_count).toBe(1)
+    expect((await call('POST', member('b@acme.io', '/actions/delete-permanent'))).status).toBe(404)
+  })
+
+  it('refuses POST for an existing address with Member Exists, and archives on DELETE except pending contacts', async () => {
+    sandbox.addContacts(LIST, [{ email_address: 'a@acme.io', status: 'subscribed' }])
+    const exists = await call('POST', `/3.0/lists/${LIST}/members`, {
+      email_address: 'A@acme.io',
+      status: 'subscribed'
+    })
+    expect(exists.json).toMatchObject({
+      title: 'Member Exists',
+      detail: 'A@acme.io is already a list member. Use PUT to insert or update list members.'
+    })
+    const created = await call('POST', `/3.0/lists/${LIST}/members`, { email_address: 'b@acme.io', status: 'pending' })
+    expect(created.json).toMatchObject({ status: 'pending', email_address: 'b@acme.io' })
+    expect((await call('DELETE', member('a@acme.io'))).status).toBe(204)
+    expect(sandbox.contact(LIST, 'a@acme.io')?.status).toBe('archived')
+    expect((await call('DELETE', member('b@acme.io'))).status).toBe(405)
+  })
+})
+
+describe('errors', () => {
+  it('answers problem+json with type, title, status, detail, instance and an X-Request-Id on every answer', async () => {
+    const reply = await call('GET', '/3.0/nowhere')
+    expect(reply.status).toBe(404)
+    expect(reply.json).toEqual({
+      type: 'https://mailchimp.com/developer/marketing/docs/errors/',
+      title: 'Resource Not Found',
+      status: 404,
+      detail: 'The requested resource could not be found.',
+      instance: expect.stringMatching(/^[0-9a-f-]{36}$/)
+    })
+    expect(reply.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect((await call('GET', '/3.0/ping')).headers.get('x-request-id')).toBeTruthy()
+  })
+
+  it('answers 405 for a wrong method, JSON Parse Exception for bad JSON, and 400 for a body over 10 MB', async () => {
+    expect((await call('DELETE', '/3.0/ping')).json.title).toBe('Method Not Allowed')
+    const bad = await call('POST', `/3.0/lists/${LIST}/segments`, '{"name":')
+    expect(bad.json).toMatchObject({ status: 400, title: 'JSON Parse Exception' })
+    const huge = await call('POST', `/3.0/lists/${LIST}/segments`, `"${'x'.repeat(11 * 1024 * 1024)}"`)
+    expect(huge.status).toBe(400)
+  })
+})
+
+describe('concurrency cap', () => {
+  it('answers the eleventh concurrent request 429 at once and counts it as throttled', async () => {
+    sandbox.setLatency(150)
+    const replies = await Promise.all(Array.from({ length: 11 }, () => call('GET', '/3.0/ping')))
+    const throttled = replies.filter((r) => r.status === 429)
+    expect(throttled).toHaveLength(1)
+    expect(throttled[0].json.title).toBe('TooManyRequests')
+    expect(sandbox.counters).toMatchObject({ throttled: 1, peakInFlight: 10, byStatus: { 200: 10, 429: 1 } })
+  })
+
+  it('counts requests in flight per credential, as Mailchimp limits each user', async () => {
+    await sandbox.close()
+    sandbox = await startSandbox({ maxConnections: 1, latencyMs: 100, tokens: ['one', 'two'] })
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` })
+    const replies = await Promise.all(['one', 'two', 'one'].map((t) => call('GET', '/3.0/ping', undefined, auth(t))))
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 429])
+  })
+})
+
+describe('injected faults', () => {
+  const tagCount = () => sandbox.tags(LIST).length
+
+  it('answers 429 with Retry-After to the next N matching requests only, changing nothing', async () => {
+    sandbox.inject({ kind: 429, times: 2, method: 'POST', path: /\/segments$/, retryAfter: 3 })
+    expect((await call('GET', `/3.0/lists/${LIST}/segments`)).status).toBe(200)
+    for (let i = 0; i < 2; i++) {
+      const reply = await call('POST', `/3.0/lists/${LIST}/segments`, { name: 'T', static_segment: [] })
+      expect(reply.status).toBe(429)
+      expect(reply.headers.get('retry-after')).toBe('3')
+    }
+    expect(tagCount()).toBe(0)
+    expect((await call('POST', `/3.0/lists/${LIST}/segments`, { name: 'T', static_segment: [] })).status).toBe(200)
+    expect(sandbox.counters.throttled).toBe(0)
+  })
+
+  it('answers 403 with an empty body, 502 with HTML, 500 and 503 and 401 as problem+json', async () => {
+    const path = `/3.0/lists/${LIST}`
+    for (const kind of [403, 502, 500, 503, 401] as const) sandbox.inject({ kind, path })
+    const forbidden = await call('GET', path)
+    expect(forbidden).toMatchObject({ status: 403, text: '' })
+    expect(forbidden.headers.get('content-type')).toBeNull()
+    const gateway = await call('GET', path)
+    expect(gateway.status).toBe(502)
+    expect(gateway.headers.get('content-type')).toBe('text/html')
+    expect(gateway.text).toMatch(/^<html>/)
+    expect((await call('GET', path)).json).toMatchObject({ status: 500, title: 'InternalServerError' })
+    expect((await call('GET', path)).json.status).toBe(503)
+    expect((await call('GET', path)).json.title).toBe('API Key Invalid')
+    expect((await call('GET', path)).status).toBe(200)
+  })
+
+  it('resets the connection so fetch rejects, and the request changes nothing', async () => {
+    sandbox.inject({ kind: 'reset' })
+    await expect(call('POST', `/3.0/lists/${LIST}/segments`, { name: 'T', static_segment: [] })).rejects.toThrow()
+    expect(tagCount()).toBe(0)
+    expect(sandbox.counters.byStatus.reset).toBe(1)
+  })
+
+  it('stalls until the client gives up', async () => {
+    sandbox.inject({ kind: 'stall' })
+    const stalled = fetch(`${sandbox.url}/3.0/ping`, { headers: bearer, signal: AbortSignal.timeout(100) })
+    await expect(stalled).rejects.toThrow()
+    expect(sandbox.counters.byStatus.stall).toBe(1)
+    expect((await call('GET', '/3.0/ping')).status).toBe(200)
+  })
+
+  it('ends stalled requests when the sandbox closes', async () => {
+    sandbox.inject({ kind: 'stall' })
+    const stalled = fetch(`${sandbox.url}/3.0/ping`, { headers: bearer })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sandbox.close()
+    await expect(stalled).rejects.toThrow()
+  })
+
+  it('answers 200 with a truncated JSON body when malformed', async () => {
+    sandbox.inject({ kind: 'malformed' })
+    const reply = await call('GET', `/3.0/lists/${LIST}`)
+    expect(reply.status).toBe(200)
+    expect(() => JSON.parse(reply.text)).toThrow()
+  })
+
+  it('forgets every fault on clearFaults', async () => {
+    sandbox.inject({ kind: 500, times: 5 })
+    sandbox.clearFaults()
+    expect((await call('GET', '/3.0/ping')).status).toBe(200)
+  })
+})
+
+describe('counters', () => {
+  it('counts requests by route template and status, and resets', async () => {
+    const { id } = (await call('POST', `/3.0/lists/${LIST}/segments`, { name: 'T', static_segment: [] })).json
+    await call('POST', `/3.0/lists/${LIST}/segments/${id}`, { members_to_add: [] })
+    await call('GET', '/oauth2/metadata')
+    await call('GET', '/3.0/nowhere')
+    await call('GET', '/_sandbox/counters')
+    expect(sandbox.counters).toMatchObject({
+      total: 4,
+      byRoute: {
+        'POST /3.0/lists/{list_id}/segments': 1,
+        'POST /3.0/lists/{list_id}/segments/{segment_id}': 1,
+        'GET /oauth2/metadata': 1,
+        'GET /3.0/nowhere': 1
+      },
+      byStatus: { 200: 3, 404: 1 }
+    })
+    sandbox.resetCounters()
+    expect(sandbox.counters).toEqual({ total: 0, byRoute: {}, byStatus: {}, throttled: 0, peakInFlight: 0 })
+  })
+})
+
+describe('views', () => {
+  it('show contacts, tags and members as stored, and delete a tag as an operator would', () => {
+    sandbox.addContacts(LIST, [
+      { email_address: ' Ann@Acme.io ', status: 'subscribed', tags: ['VIP'], merge_fields: { FNAME: 'Ann' } },
+      { email_address: 'bob@acme.io', status: 'archived', tags: ['vip'] }
+    ])
+    expect(sandbox.contact(LIST, 'ann@acme.io ')).toEqual({
+      email_address: 'Ann@Acme.io',
+      status: 'subscribed',
+      tags: ['VIP'],
+      merge_fields: { FNAME: 'Ann' }
+    })
+    expect(sandbox.contacts(LIST)).toHaveLength(2)
+    const [tag] = sandbox.tags(LIST)
+    expect(tag).toEqual({ id: expect.any(Number), name: 'VIP', member_count: 2 })
+    expect(sandbox.tagMembers(LIST, tag.id)).toEqual(['Ann@Acme.io', 'bob@acme.io'])
+    sandbox.deleteTag(LIST, tag.id)
+    expect(sandbox.tags(LIST)).toEqual([])
+    expect(sandbox.contact(LIST, 'ann@acme.io')?.tags).toEqual([])
+    expect(() => sandbox.contacts('nope')).toThrow()
+  })
+})
+
+describe('admin HTTP API', () => {
+  it('drives a sandbox from outside: audiences, contacts, tags, faults, latency and counters', async () => {
+    const admin = (method: string, path: string, body?: unknown) => call(method, `/_sandbox${path}`, body, {})
+    const { id } = (await admin('POST', '/audiences', { name: 'Other' })).json
+    expect(id).toMatch(/^[0-9a-f]{10}$/)
+    const seeds = [{ email_address: 'a@acme.io', status: 'subscribed', tags: ['T'] }]
+    expect((await admin('POST', `/audiences/${id}/contacts`, seeds)).status).toBe(204)
+    const tagId = sandbox.tags(id)[0].id
+    expect((await admin('GET', `/audiences/${id}/tags/${tagId}/members`)).json).toEqual({ emails: ['a@acme.io'] })
+    expect((await admin('GET', `/audiences/${id}/contacts`)).json).toEqual({
+      contacts: [{ email_address: 'a@acme.io', status: 'subscribed', tags: ['T'] }]
+    })
+    expect((await admin('POST', '/faults', { kind: 503, pathPattern: '^/3\\.0/pi' })).status).toBe(204)
+    expect((await call('GET', '/3.0/ping')).status).toBe(503)
+    await admin('POST', '/faults', { kind: 500, path: '/3.0/ping', times: 3 })
+    await admin('DELETE', '/faults')
+    await admin('POST', '/latency', { ms: 60 })
+    const started = Date.now()
+    expect((await call('GET', '/3.0/ping')).status).toBe(200)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(55)
+    expect((await admin('GET', '/counters')).json).toMatchObject({ total: 2, byStatus: { 200: 1, 503: 1 } })
+    expect((await admin('POST', '/reset-counters')).status).toBe(204)
+    expect(sandbox.counters.total).toBe(0)
+    expect((await admin('POST', '/faults', { kind: 418 })).status).toBe(400)
+    expect((await admin('GET', '/audiences/nope/contacts')).status).toBe(400)
+  })
+})
