@@ -2,6 +2,8 @@ import { spawnSync } from 'child_process'
 import { mkdtempSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
+import { mailchimpCohorts } from '../src'
+import { syncCohortRows } from '../src/cli/cohort-sync'
 import { run } from '../src/cli/program'
 import type { Io } from '../src/cli/program'
 import { startSandbox } from '../src/sandbox'
@@ -145,6 +147,37 @@ describe('a real run against the sandbox', () => {
       'cy@mail.sample-shop.dev'
     ])
     expect(sandbox.contacts(audienceId)).toHaveLength(1)
+  })
+})
+
+describe('the sync engine', () => {
+  it('gives every row an outcome, after retries, when a whole batch throws', async () => {
+    const definition = mailchimpCohorts({ endpoints: sandbox.endpoints })
+    let calls = 0
+    definition.actions.syncCohort.performBatch = async () => {
+      calls++
+      throw new Error('boom')
+    }
+    const summary = await syncCohortRows({
+      definition,
+      token: 'sandbox-token',
+      audienceId,
+      cohort: 'Power users',
+      emailColumn: 'email',
+      rows: [
+        { source: 'f.csv:2', email: 'ada@mail.sample-shop.dev', inCohort: true },
+        { source: 'f.csv:3', email: 'bob@mail.sample-shop.dev', inCohort: false }
+      ],
+      statusIfNew: 'subscribed',
+      retryDelayMs: 1
+    })
+    expect(calls).toBe(4) // the first try and three retries
+    expect(
+      summary.outcomes.map(({ source, status, attempts, message }) => ({ source, status, attempts, message }))
+    ).toEqual([
+      { source: 'f.csv:2', status: 500, attempts: 4, message: 'The batch failed: boom' },
+      { source: 'f.csv:3', status: 500, attempts: 4, message: 'The batch failed: boom' }
+    ])
   })
 })
 

@@ -140,14 +140,20 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
     if (round > 0) await sleep((job.retryDelayMs ?? 1000) * 2 ** (round - 1))
     const retry: Planned[] = []
     await eachLimited(pending, job.parallelBatches ?? 4, async (batch) => {
-      const results = await destination.executeBatch('syncCohort', {
-        events: batch.map(event),
-        mapping,
-        settings: actionSettings,
-        auth
-      })
+      let results: { status: number; body?: unknown; errormessage?: string }[]
+      try {
+        results = await destination.executeBatch('syncCohort', {
+          events: batch.map(event),
+          mapping,
+          settings: actionSettings,
+          auth
+        })
+      } catch (error) {
+        // Nothing is known to have landed: every row of the batch fails, retryably, rather than go unreported.
+        results = batch.map(() => ({ status: 500, errormessage: `The batch failed: ${(error as Error).message}` }))
+      }
       batch.forEach((entry, i) => {
-        const result = results[i] as { status: number; body?: unknown; errormessage?: string } | undefined
+        const result = results[i] as (typeof results)[number] | undefined
         const tries = (attempts.get(entry.index) ?? 0) + 1
         attempts.set(entry.index, tries)
         const status = result?.status ?? 500
