@@ -8,6 +8,7 @@ export type { Payload as SyncCohortPayload } from './destinations/mailchimp-coho
 export { destination }
 export default destination
 
-/** The destination's pure planner: what a sync of these payloads would send. Tools use it for dry runs. */
+/** The destination's pure planner and its tag-name rule: what a sync would send. Tools use them for dry runs. */
 export { planSync } from './destinations/mailchimp-cohort/syncCohort/plan'
+export { checkTagName } from './destinations/mailchimp-cohort/validation'
 export type { ContactChange, Plan, PlanInput, TagPlan } from './destinations/mailchimp-cohort/syncCohort/plan'

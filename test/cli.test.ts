@@ -128,6 +128,8 @@ describe('a real run against the sandbox', () => {
     expect(JSON.parse(stdout).failed).toEqual([])
     expect(members()).toHaveLength(3)
     expect(sandbox.counters.byStatus['503']).toBe(1)
+    // The destination does not retry on its own: the second batch subscribe is the command sending the rows again.
+    expect(sandbox.counters.byRoute['POST /3.0/lists/{list_id}']).toBe(2)
   })
 
   it('keeps contacts out of the audience with --status-if-new skip', async () => {
@@ -296,10 +298,29 @@ describe('bad input: a clear error, exit 2, and nothing sent', () => {
     expect(stderr).toMatch(/Cannot use Mailchimp: .*Reconnect/)
   })
 
-  it('exits 2 for a cohort name of 88 characters, before any contact is sent', async () => {
-    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'x'.repeat(88)])
-    expect(code).toBe(2)
-    expect(stderr).toMatch(/fewer than 88 characters/)
+  it.each([[[]], [['--dry-run']]])(
+    'exits 2 for a cohort name of 88 characters, before any request %j',
+    async (extra) => {
+      const { code, stderr } = await cli([
+        '--file',
+        file('cohort.csv', cohortCsv),
+        '--cohort',
+        'x'.repeat(88),
+        ...extra
+      ])
+      expect(code).toBe(2)
+      expect(stderr).toMatch(/--cohort: .*fewer than 88 characters/)
+      expect(sandbox.counters.total).toBe(0)
+      expect(sandbox.tags(audienceId)).toEqual([])
+    }
+  )
+
+  it('exits 1, not 2, when Mailchimp fails for a moment before anything is sent', async () => {
+    sandbox.inject({ kind: 503, path: '/oauth2/metadata' })
+    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/Cannot use Mailchimp: .*Nothing was sent; try again later\./)
+    expect(stderr).not.toMatch(/Credentials are invalid/)
     expect(sandbox.contacts(audienceId)).toEqual([])
   })
 })

@@ -206,10 +206,8 @@ describe('faults: only the events of the failing request are retryable, and a re
     expect([...failedStatuses].every((status) => status === 429 || status >= 500)).toBe(true)
     // Nothing the outcomes call a success is missing from the tag; nothing failed is on it.
     const members = new Set(sandbox.tagMembers(audienceId, Number(tagId)))
-    results.forEach((r, i) => {
-      if (r.status === 200) expect(members.has(email(i))).toBe(true)
-      else if (where === 'subscribe') expect(members.has(email(i))).toBe(false)
-    })
+    // The fault stopped its request before Mailchimp acted on it, so the failed rows are not tagged either.
+    results.forEach((r, i) => expect(members.has(email(i))).toBe(r.status === 200))
 
     const again = await sync(
       destination,

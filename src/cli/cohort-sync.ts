@@ -1,9 +1,9 @@
-import { defaultValues, Destination } from '@segment/actions-core'
+import { createRequestClient, defaultValues, Destination } from '@segment/actions-core'
 import type { AudienceDestinationDefinition, SegmentEvent } from '@segment/actions-core'
-import { planSync } from '../index'
+import { checkTagName, planSync } from '../index'
 import type { AudienceSettings, ContactChange, Settings, SyncCohortPayload } from '../index'
 import type { CohortRow } from './cohort-file'
-import { UsageError } from './errors'
+import { beforeSync, UsageError } from './errors'
 
 export type StatusIfNew = NonNullable<SyncCohortPayload['status_if_new']>
 
@@ -98,10 +98,11 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
   const summary = summarize(job, planned)
 
   try {
-    await destination.testAuthentication(settings)
+    checkTagName(job.cohort)
   } catch (error) {
-    throw new UsageError(`Cannot use Mailchimp: ${(error as Error).message}`)
+    throw new UsageError(`--cohort: ${(error as Error).message}`)
   }
+  await checkConnection(job.definition, settings)
   const outcomes = new Map<number, RowOutcome>()
   const settle = (index: number, outcome: Omit<RowOutcome, 'source' | 'email' | 'inCohort'>) => {
     const { row } = planned[index]
@@ -123,7 +124,11 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
       ? (await destination.getAudience({ settings, externalId: job.tagId })).externalId
       : (await destination.createAudience({ settings, audienceName: job.cohort, audienceSettings: {} })).externalId
   } catch (error) {
-    throw new UsageError(`Cannot create or find the tag ${JSON.stringify(job.cohort)}: ${(error as Error).message}`)
+    throw beforeSync(
+      error,
+      `Cannot create or find the tag ${JSON.stringify(job.cohort)}`,
+      'No contact was sent; run the command again (a tag created meanwhile is reused).'
+    )
   }
 
   const event = (entry: Planned): SegmentEvent => ({
@@ -184,6 +189,25 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
     tagId,
     outcomes: planned.map((entry) => outcomes.get(entry.index) as RowOutcome),
     elapsedMs: Date.now() - started
+  }
+}
+
+/**
+ * The destination's own connection check (the OAuth metadata, then the audience), read-only. Called directly rather
+ * than through actions-core's `testAuthentication`, which rewords every failure as "Credentials are invalid" and so
+ * would hide a Mailchimp outage behind a credentials error.
+ */
+async function checkConnection(
+  definition: AudienceDestinationDefinition<Settings, AudienceSettings>,
+  settings: Settings & { oauth: { access_token: string } }
+): Promise<void> {
+  const check = definition.authentication?.testAuthentication
+  if (!check) return
+  const request = createRequestClient(definition.extendRequest?.({ settings, payload: undefined }) ?? {})
+  try {
+    await check(request, { settings, auth: { accessToken: settings.oauth.access_token, refreshToken: '' } })
+  } catch (error) {
+    throw beforeSync(error, 'Cannot use Mailchimp', 'Nothing was sent; try again later.')
   }
 }
 

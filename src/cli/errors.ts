@@ -3,4 +3,22 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const
+/** Mailchimp could not be reached or failed for a moment before any row was synced: exit 1, try again later. */
+export class TransientError extends Error {
+  override name = 'TransientError'
+}
+
+/** 0: every row landed; 1: some rows failed (or none could be sent for now); 2: usage or configuration; 70: a bug. */
+export const EXIT = { ok: 0, someFailed: 1, usage: 2, internal: 70 } as const
+
+/**
+ * Sorts an error from the destination before any row was synced: one that may pass on its own (429, 5xx, timeouts,
+ * no answer) is transient; anything else (revoked token, unknown audience, a bad name) is the caller's to fix.
+ */
+export function beforeSync(error: unknown, context: string, transientHint: string): Error {
+  const status = (error as { status?: number }).status
+  const message = `${context}: ${error instanceof Error ? error.message : String(error)}`
+  return status === undefined || status === 429 || status >= 500
+    ? new TransientError(`${message} ${transientHint}`)
+    : new UsageError(message)
+}

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { EXIT } from './errors'
 import { run } from './program'
 
 run(process.argv.slice(2), {
@@ -14,6 +15,6 @@ run(process.argv.slice(2), {
     process.stderr.write(
       `mailchimp-cohort: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`
     )
-    process.exitCode = 1
+    process.exitCode = EXIT.internal
   }
 )

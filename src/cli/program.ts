@@ -8,7 +8,7 @@ import type { CohortRow } from './cohort-file'
 import { syncCohortRows } from './cohort-sync'
 import type { StatusIfNew, SyncSummary } from './cohort-sync'
 import { credentialsFrom } from './credentials'
-import { EXIT, UsageError } from './errors'
+import { EXIT, TransientError, UsageError } from './errors'
 import { formatReport, jsonReport, landed } from './report'
 import type { Target } from './report'
 
@@ -77,9 +77,9 @@ export async function run(args: string[], io: Io): Promise<number> {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage
     }
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof TransientError) {
       io.stderr(`mailchimp-cohort: ${error.message}\n`)
-      return EXIT.usage
+      return error instanceof UsageError ? EXIT.usage : EXIT.someFailed
     }
     throw error
   }
