@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto'
+import { request } from 'node:http'
 import { startSandbox, type MailchimpSandbox } from '../src/sandbox'
 
 const TOKEN = 'sandbox-token'
 const bearer = { authorization: `Bearer ${TOKEN}` }
+const oauth = { authorization: `OAuth ${TOKEN}` }
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const LIST = '57afe96172'
 const hash = (email: string) => createHash('md5').update(email.trim().toLowerCase()).digest('hex')
 
@@ -31,6 +34,25 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return { status: res.status, headers: res.headers, text, json } as Reply
 }
 
+/** node:http rather than fetch, which cannot send a foreign Host header. */
+function rawCall(method: string, path: string, headers: Record<string, string>, body = ''): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${sandbox.url}${path}`, { method, headers }, (res) => {
+      let text = ''
+      res.on('data', (chunk) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: text && JSON.parse(text) } as Reply))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** A request the client gives up on after `ms`. */
+const abandon = (path: string, ms: number, init: RequestInit = {}) =>
+  expect(
+    fetch(`${sandbox.url}${path}`, { headers: bearer, ...init, signal: AbortSignal.timeout(ms) })
+  ).rejects.toThrow()
+
 const subscribe = (members: object[], extra: object = {}, query = '') =>
   call('POST', `/3.0/lists/${LIST}${query}`, { members, ...extra })
 
@@ -56,7 +78,20 @@ describe('authentication', () => {
     expect(missing.json.title).toBe('API Key Invalid')
     expect((await call('GET', '/3.0/ping', undefined, { authorization: 'Bearer nope' })).status).toBe(401)
     sandbox.revokeToken(TOKEN)
-    expect((await call('GET', '/oauth2/metadata')).status).toBe(401)
+    expect((await call('GET', '/oauth2/metadata', undefined, oauth)).status).toBe(401)
+  })
+
+  it('takes only the OAuth scheme on the metadata endpoint, refusing Bearer and Basic with 401 problem+json', async () => {
+    const basic = `Basic ${Buffer.from(`anyone:${TOKEN}`).toString('base64')}`
+    for (const method of ['GET', 'POST']) {
+      expect((await call(method, '/oauth2/metadata', undefined, oauth)).status).toBe(200)
+      for (const authorization of [`Bearer ${TOKEN}`, basic]) {
+        const refused = await call(method, '/oauth2/metadata', undefined, { authorization })
+        expect(refused.status).toBe(401)
+        expect(refused.headers.get('content-type')).toBe('application/problem+json; charset=utf-8')
+        expect(refused.json.title).toBe('API Key Invalid')
+      }
+    }
   })
 })
 
@@ -224,6 +259,177 @@ describe('batch subscribe', () => {
     const skipped = await subscribe(rows, {}, '?skip_duplicate_check=true')
     expect(skipped.json).toMatchObject({ error_count: 0, total_created: 1 })
     expect(sandbox.contact(LIST, 'd@acme.io')).toMatchObject({ email_address: 'd@acme.io', status: 'pending' })
+  })
+})
+
+describe('merge fields', () => {
+  const member = (email: string) => `/3.0/lists/${LIST}/members/${hash(email)}`
+  const invalid = (field: string, field_message: string) => ({
+    error_code: 'ERROR_GENERIC',
+    error: 'Your merge fields were invalid.',
+    field,
+    field_message
+  })
+
+  it("lists Mailchimp's default merge fields for a new audience, paged and narrowed by fields", async () => {
+    const reply = await call('GET', `/3.0/lists/${LIST}/merge-fields`)
+    expect(reply.json).toMatchObject({ list_id: LIST, total_items: 5 })
+    expect(reply.json.merge_fields[0]).toEqual({
+      merge_id: 1,
+      tag: 'FNAME',
+      name: 'First Name',
+      type: 'text',
+      required: false,
+      default_value: '',
+      public: true,
+      display_order: 2,
+      list_id: LIST
+    })
+    const typed = reply.json.merge_fields.map((f: { tag: string; name: string; type: string }) => [
+      f.tag,
+      f.name,
+      f.type
+    ])
+    expect(typed).toEqual([
+      ['FNAME', 'First Name', 'text'],
+      ['LNAME', 'Last Name', 'text'],
+      ['ADDRESS', 'Address', 'address'],
+      ['PHONE', 'Phone Number', 'phone'],
+      ['BIRTHDAY', 'Birthday', 'birthday']
+    ])
+    const page = await call(
+      'GET',
+      `/3.0/lists/${LIST}/merge-fields?count=2&offset=3&fields=merge_fields.tag,total_items`
+    )
+    expect(page.json).toEqual({ merge_fields: [{ tag: 'PHONE' }, { tag: 'BIRTHDAY' }], total_items: 5 })
+    expect((await call('GET', `/3.0/lists/${LIST}/merge-fields?count=1001`)).status).toBe(400)
+    expect((await call('GET', '/3.0/lists/ffffffffff/merge-fields')).status).toBe(404)
+  })
+
+  it('lists seeded merge fields, defaulting type to text and required to false', async () => {
+    const id = sandbox.addAudience({
+      merge_fields: [
+        { tag: 'PLAN', name: 'Plan' },
+        { tag: 'SEATS', name: 'Seats', type: 'number', required: true }
+      ]
+    })
+    const { json } = await call(
+      'GET',
+      `/3.0/lists/${id}/merge-fields?fields=merge_fields.tag,merge_fields.type,merge_fields.required`
+    )
+    expect(json.merge_fields).toEqual([
+      { tag: 'PLAN', type: 'text', required: false },
+      { tag: 'SEATS', type: 'number', required: true }
+    ])
+  })
+
+  it('stores values under the audience tags matched ignoring case, and refuses unknown tags and bad shapes row by row', async () => {
+    const address = { addr1: '1 Main St', city: 'Atlanta', state: 'GA', zip: '30308', country: 'US' }
+    const reply = await subscribe([
+      {
+        email_address: 'a@acme.io',
+        status: 'subscribed',
+        merge_fields: { fname: 'Ann', Phone: 5551234, ADDRESS: address }
+      },
+      { email_address: 'b@acme.io', status: 'subscribed', merge_fields: { FNAME: 'Bob', NICK: 'B' } },
+      { email_address: 'c@acme.io', status: 'subscribed', merge_fields: { ADDRESS: 12 } },
+      { email_address: 'd@acme.io', status: 'subscribed', merge_fields: { FNAME: ['D'] } },
+      { email_address: 'e@acme.io', status: 'subscribed', merge_fields: { ADDRESS: { addr1: '1 Main St' } } },
+      {
+        email_address: 'f@acme.io',
+        status: 'subscribed',
+        merge_fields: { ADDRESS: '1 Main St, Atlanta', BIRTHDAY: '01/31' }
+      }
+    ])
+    expect(reply.json).toMatchObject({ total_created: 2, error_count: 4 })
+    expect(reply.json.errors).toEqual([
+      { email_address: 'b@acme.io', ...invalid('NICK', 'Merge field NICK does not exist.') },
+      { email_address: 'c@acme.io', ...invalid('ADDRESS', 'Merge field ADDRESS has an invalid value.') },
+      { email_address: 'd@acme.io', ...invalid('FNAME', 'Merge field FNAME has an invalid value.') },
+      { email_address: 'e@acme.io', ...invalid('ADDRESS', 'Merge field ADDRESS has an invalid value.') }
+    ])
+    expect(reply.json.new_members[0].merge_fields).toEqual({ FNAME: 'Ann', PHONE: 5551234, ADDRESS: address })
+    expect(sandbox.contact(LIST, 'a@acme.io')?.merge_fields).toEqual({ FNAME: 'Ann', PHONE: 5551234, ADDRESS: address })
+    expect(sandbox.contact(LIST, 'b@acme.io')).toBeUndefined()
+  })
+
+  it('requires required merge fields on new contacts only, unless skip_merge_validation', async () => {
+    const id = sandbox.addAudience({ merge_fields: [{ tag: 'FNAME', name: 'First Name', required: true }] })
+    sandbox.addContacts(id, [{ email_address: 'old@acme.io', status: 'subscribed' }])
+    const rows = [
+      { email_address: 'new@acme.io', status: 'subscribed' },
+      { email_address: 'blank@acme.io', status: 'subscribed', merge_fields: { FNAME: '' } },
+      { email_address: 'old@acme.io', status: 'subscribed' }
+    ]
+    const reply = await call('POST', `/3.0/lists/${id}`, { members: rows, update_existing: true })
+    expect(reply.json).toMatchObject({ total_created: 0, total_updated: 1, error_count: 2 })
+    expect(reply.json.errors[0]).toEqual({
+      email_address: 'new@acme.io',
+      ...invalid('FNAME', 'Merge field FNAME is required.')
+    })
+    const skipped = await call('POST', `/3.0/lists/${id}?skip_merge_validation=true`, { members: rows.slice(0, 2) })
+    expect(skipped.json).toMatchObject({ total_created: 2, error_count: 0 })
+  })
+
+  it('merges given fields into an existing contact with update_existing, keeping its status on status_if_new', async () => {
+    sandbox.addContacts(LIST, [
+      { email_address: 'u@acme.io', status: 'unsubscribed', tags: ['T'], merge_fields: { FNAME: 'Una', LNAME: 'Old' } }
+    ])
+    const row = {
+      email_address: 'u@acme.io',
+      status_if_new: 'subscribed',
+      merge_fields: { lname: 'New', PHONE: '555' }
+    }
+    const reply = await subscribe([row], { update_existing: true })
+    expect(reply.json.updated_members).toEqual([
+      expect.objectContaining({
+        email_address: 'u@acme.io',
+        status: 'unsubscribed',
+        tags: [expect.objectContaining({ name: 'T' })],
+        merge_fields: { FNAME: 'Una', LNAME: 'New', PHONE: '555' }
+      })
+    ])
+    expect(sandbox.contact(LIST, 'u@acme.io')?.merge_fields).toEqual({ FNAME: 'Una', LNAME: 'New', PHONE: '555' })
+    const refused = await subscribe([{ ...row, merge_fields: { FNAME: 'Nope' } }])
+    expect(refused.json.errors[0].error_code).toBe('ERROR_CONTACT_EXISTS')
+    const bad = await subscribe([{ ...row, merge_fields: { FNAME: 'Nope', NICK: 'x' } }], { update_existing: true })
+    expect(bad.json.errors[0]).toMatchObject(invalid('NICK', 'Merge field NICK does not exist.'))
+    expect(sandbox.contact(LIST, 'u@acme.io')?.merge_fields.FNAME).toBe('Una')
+  })
+
+  it('answers PUT and POST on members with 400 Invalid Resource and an errors array for invalid merge fields', async () => {
+    const put = await call('PUT', member('a@acme.io'), {
+      email_address: 'a@acme.io',
+      status_if_new: 'subscribed',
+      merge_fields: { NICK: 'A' }
+    })
+    expect(put.json).toMatchObject({
+      status: 400,
+      title: 'Invalid Resource',
+      detail: 'Your merge fields were invalid.',
+      errors: [{ field: 'NICK', message: 'Merge field NICK does not exist.' }]
+    })
+    const post = await call('POST', `/3.0/lists/${LIST}/members`, {
+      email_address: 'a@acme.io',
+      status: 'pending',
+      merge_fields: { BIRTHDAY: {} }
+    })
+    expect(post.json).toMatchObject({ status: 400, errors: [{ field: 'BIRTHDAY' }] })
+    expect(sandbox.contact(LIST, 'a@acme.io')).toBeUndefined()
+    const created = await call('PUT', member('a@acme.io'), {
+      email_address: 'a@acme.io',
+      status_if_new: 'subscribed',
+      merge_fields: { fname: 'A' }
+    })
+    expect(created.json.merge_fields).toEqual({ FNAME: 'A' })
+    const id = sandbox.addAudience({ merge_fields: [{ tag: 'FNAME', name: 'First Name', required: true }] })
+    const required = await call('POST', `/3.0/lists/${id}/members`, { email_address: 'b@acme.io', status: 'pending' })
+    expect(required.json.errors).toEqual([{ field: 'FNAME', message: 'Merge field FNAME is required.' }])
+    const skipped = await call('POST', `/3.0/lists/${id}/members?skip_merge_validation=true`, {
+      email_address: 'b@acme.io',
+      status: 'pending'
+    })
+    expect(skipped.status).toBe(200)
   })
 })
 
@@ -450,6 +656,21 @@ describe('concurrency cap', () => {
     const replies = await Promise.all(['one', 'two', 'one'].map((t) => call('GET', '/3.0/ping', undefined, auth(t))))
     expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 429])
   })
+
+  it('keeps the slot of a request whose client gave up until its work is done, and still applies it', async () => {
+    await sandbox.close()
+    sandbox = await startSandbox({ maxConnections: 1, latencyMs: 200 })
+    sandbox.addAudience({ id: LIST })
+    const body = JSON.stringify({ name: 'Late', static_segment: [] })
+    const headers = { ...bearer, 'content-type': 'application/json' }
+    await abandon(`/3.0/lists/${LIST}/segments`, 50, { method: 'POST', headers, body })
+    expect((await call('GET', '/3.0/ping')).status).toBe(429)
+    await pause(250)
+    expect(sandbox.tags(LIST).map((t) => t.name)).toEqual(['Late'])
+    expect(sandbox.counters).toMatchObject({ throttled: 1, peakInFlight: 1 })
+    sandbox.setLatency(0)
+    expect((await call('GET', '/3.0/ping')).status).toBe(200)
+  })
 })
 
 describe('injected faults', () => {
@@ -493,10 +714,71 @@ describe('injected faults', () => {
 
   it('stalls until the client gives up', async () => {
     sandbox.inject({ kind: 'stall' })
-    const stalled = fetch(`${sandbox.url}/3.0/ping`, { headers: bearer, signal: AbortSignal.timeout(100) })
-    await expect(stalled).rejects.toThrow()
+    await abandon('/3.0/ping', 100)
     expect(sandbox.counters.byStatus.stall).toBe(1)
     expect((await call('GET', '/3.0/ping')).status).toBe(200)
+  })
+
+  describe('with one connection per user', () => {
+    beforeEach(async () => {
+      await sandbox.close()
+      sandbox = await startSandbox({ maxConnections: 1, tokens: [TOKEN, 'other'] })
+      sandbox.addAudience({ id: LIST })
+    })
+
+    it('holds a slot of the stalled credential after the client gives up, until holdMs, while other faults pass', async () => {
+      sandbox.inject({ kind: 'stall', holdMs: 300 })
+      await abandon('/3.0/ping', 50)
+      expect((await call('GET', '/3.0/ping')).status).toBe(429)
+      expect((await call('GET', '/3.0/ping', undefined, { authorization: 'Bearer other' })).status).toBe(200)
+      sandbox.inject({ kind: 503 })
+      expect((await call('GET', '/3.0/ping')).status).toBe(503)
+      expect(sandbox.counters).toMatchObject({ throttled: 1, peakInFlight: 2, byStatus: { stall: 1 } })
+      await pause(300)
+      expect((await call('GET', '/3.0/ping')).status).toBe(200)
+    })
+
+    it('leaves a stall for the next request when the credential has no slot free', async () => {
+      sandbox.inject({ kind: 'stall', times: 2 })
+      await abandon('/3.0/ping', 50)
+      expect((await call('GET', '/3.0/ping')).status).toBe(429)
+      await abandon('/3.0/ping', 50, { headers: { authorization: 'Bearer other' } })
+      expect(sandbox.counters).toMatchObject({ peakInFlight: 2, byStatus: { stall: 2, 429: 1 } })
+    })
+  })
+
+  it('applies the request and then loses the answer when applied, answering the fault instead', async () => {
+    for (const kind of [429, 500, 502, 503] as const) {
+      sandbox.inject({ kind, applied: true, method: 'POST' })
+      const reply = await subscribe([{ email_address: `${kind}@acme.io`, status: 'subscribed' }])
+      expect(reply.status).toBe(kind)
+      expect(sandbox.contact(LIST, `${kind}@acme.io`)?.status).toBe('subscribed')
+    }
+    sandbox.inject({ kind: 'reset', applied: true })
+    await expect(call('POST', `/3.0/lists/${LIST}/segments`, { name: 'T', static_segment: [] })).rejects.toThrow()
+    expect(tagCount()).toBe(1)
+    expect(sandbox.counters.byStatus).toMatchObject({ 429: 1, 500: 1, 502: 1, 503: 1, reset: 1 })
+    expect(sandbox.counters.throttled).toBe(0)
+  })
+
+  it('stalls after applying when applied, holding the slot', async () => {
+    await sandbox.close()
+    sandbox = await startSandbox({ maxConnections: 1 })
+    sandbox.addAudience({ id: LIST })
+    sandbox.inject({ kind: 'stall', applied: true, holdMs: 200 })
+    const body = JSON.stringify({ name: 'T', static_segment: [] })
+    const headers = { ...bearer, 'content-type': 'application/json' }
+    await abandon(`/3.0/lists/${LIST}/segments`, 50, { method: 'POST', headers, body })
+    expect(tagCount()).toBe(1)
+    expect((await call('GET', '/3.0/ping')).status).toBe(429)
+    await pause(200)
+    expect((await call('GET', '/3.0/ping')).status).toBe(200)
+  })
+
+  it('leaves an applied fault for the next request when the credential is refused', async () => {
+    sandbox.inject({ kind: 500, applied: true })
+    expect((await call('GET', '/3.0/ping', undefined, {})).status).toBe(401)
+    expect((await call('GET', '/3.0/ping')).status).toBe(500)
   })
 
   it('ends stalled requests when the sandbox closes', async () => {
@@ -525,7 +807,7 @@ describe('counters', () => {
   it('counts requests by route template and status, and resets', async () => {
     const { id } = (await call('POST', `/3.0/lists/${LIST}/segments`, { name: 'T', static_segment: [] })).json
     await call('POST', `/3.0/lists/${LIST}/segments/${id}`, { members_to_add: [] })
-    await call('GET', '/oauth2/metadata')
+    await call('GET', '/oauth2/metadata', undefined, oauth)
     await call('GET', '/3.0/nowhere')
     await call('GET', '/_sandbox/counters')
     expect(sandbox.counters).toMatchObject({
@@ -591,5 +873,49 @@ describe('admin HTTP API', () => {
     expect(sandbox.counters.total).toBe(0)
     expect((await admin('POST', '/faults', { kind: 418 })).status).toBe(400)
     expect((await admin('GET', '/audiences/nope/contacts')).status).toBe(400)
+  })
+
+  it('seeds an audience with merge fields and takes the applied and holdMs fault options', async () => {
+    const merge_fields = [{ tag: 'PLAN', name: 'Plan', required: true }]
+    const { id } = (await call('POST', '/_sandbox/audiences', { merge_fields }, {})).json
+    expect((await call('GET', `/3.0/lists/${id}/merge-fields`)).json.merge_fields[0]).toMatchObject({
+      tag: 'PLAN',
+      required: true
+    })
+    const fault = { kind: 'stall', applied: true, holdMs: 10, pathPattern: 'p'.repeat(200) }
+    expect((await call('POST', '/_sandbox/faults', fault, {})).status).toBe(204)
+  })
+
+  it('refuses bodies not sent as application/json, a foreign Host, and a pathPattern over 200 characters', async () => {
+    const host = new URL(sandbox.url).host
+    const json = { host, 'content-type': 'application/json' }
+    const spec = JSON.stringify({ kind: 500 })
+    const text = await rawCall('POST', '/_sandbox/faults', { host, 'content-type': 'text/plain' }, spec)
+    expect(text.json).toMatchObject({ status: 400, title: 'Sandbox Error' })
+    expect((await rawCall('POST', '/_sandbox/faults', { host }, spec)).status).toBe(400)
+    expect(
+      (await rawCall('DELETE', '/_sandbox/faults', { host, 'content-type': 'application/x-www-form-urlencoded' }))
+        .status
+    ).toBe(400)
+    expect((await rawCall('POST', '/_sandbox/reset-counters', { host })).status).toBe(204)
+    expect((await rawCall('DELETE', '/_sandbox/faults', { host })).status).toBe(204)
+    expect(
+      (await rawCall('POST', '/_sandbox/faults', { ...json, host: `localhost:${new URL(sandbox.url).port}` }, spec))
+        .status
+    ).toBe(204)
+    sandbox.clearFaults()
+    for (const foreign of [
+      'evil.example:80',
+      `127.0.0.1.evil.example:${new URL(sandbox.url).port}`,
+      'localhost.evil.example'
+    ]) {
+      const refused = await rawCall('POST', '/_sandbox/faults', { ...json, host: foreign }, spec)
+      expect(refused).toMatchObject({ status: 403, json: { title: 'Forbidden' } })
+    }
+    expect((await rawCall('GET', '/_sandbox/counters', { host: 'evil.example' })).status).toBe(403)
+    const long = JSON.stringify({ kind: 500, pathPattern: 'p'.repeat(201) })
+    expect((await rawCall('POST', '/_sandbox/faults', json, long)).status).toBe(400)
+    expect((await call('GET', '/3.0/ping')).status).toBe(200)
+    expect((await rawCall('GET', '/3.0/ping', { ...bearer, host: 'evil.example' })).status).toBe(200)
   })
 })

@@ -43,12 +43,16 @@ function included(query: URLSearchParams): Set<MemberStatus> {
 }
 
 /** The member endpoints answer a refused contact with a 400 named after the reason. */
-function upsertOne(audience: Audience, input: ContactInput, mode: { updateExisting: boolean }): Member {
+function upsertOne(
+  audience: Audience,
+  input: ContactInput,
+  mode: { updateExisting: boolean; skipMergeValidation: boolean }
+): Member {
   try {
     return audience.upsert(input, mode).member
   } catch (error) {
-    if (error instanceof Refusal) throw new Problem(400, error.title, error.detail)
-    throw error
+    if (!(error instanceof Refusal)) throw error
+    throw new Problem(400, error.title, error.detail, error.field && { errors: [error.field] })
   }
 }
 
@@ -99,7 +103,8 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
         const options = { updateExisting: request.update_existing === true, syncTags: request.sync_tags === true }
         const { created, updated, errors } = audience.batchSubscribe(request.members, {
           ...options,
-          skipDuplicates: flag(query, 'skip_duplicate_check')
+          skipDuplicates: flag(query, 'skip_duplicate_check'),
+          skipMergeValidation: flag(query, 'skip_merge_validation')
         })
         return ok({
           new_members: created.map((m) => audience.memberView(m)),
@@ -109,6 +114,15 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
           total_updated: updated.length,
           error_count: errors.length
         })
+      }
+    }),
+    route('/3.0/lists/{list_id}/merge-fields', {
+      GET: ({ params, query }) => {
+        const audience = audienceOf(params)
+        const { count, offset } = paging(query)
+        const all = audience.mergeFields
+        const merge_fields = all.slice(offset, offset + count).map((f) => audience.mergeFieldView(f))
+        return ok({ merge_fields, list_id: audience.id, total_items: all.length })
       }
     }),
     route('/3.0/lists/{list_id}/segments', {
@@ -223,7 +237,7 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
       }
     }),
     route('/3.0/lists/{list_id}/members', {
-      POST: ({ params, body }) => {
+      POST: ({ params, query, body }) => {
         const audience = audienceOf(params)
         const request = schemas.parse(schemas.memberCreate, body)
         const email = request.email_address.trim()
@@ -234,7 +248,8 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
             `${email} is already a list member. Use PUT to insert or update list members.`
           )
         }
-        return ok(audience.memberView(upsertOne(audience, request, { updateExisting: false })))
+        const mode = { updateExisting: false, skipMergeValidation: flag(query, 'skip_merge_validation') }
+        return ok(audience.memberView(upsertOne(audience, request, mode)))
       }
     }),
     route('/3.0/lists/{list_id}/members/{subscriber_hash}', {
@@ -242,7 +257,7 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
         const audience = audienceOf(params)
         return ok(audience.memberView(memberOf(audience, params.subscriber_hash)))
       },
-      PUT: ({ params, body }) => {
+      PUT: ({ params, query, body }) => {
         const audience = audienceOf(params)
         const request = schemas.parse(schemas.memberUpsert, body)
         const existing = audience.member(params.subscriber_hash)
@@ -254,9 +269,8 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
           throw invalidResource('The subscriber hash in the path does not match the email_address.')
         }
         // Tags on PUT are documented for creation only; the sandbox leaves an existing contact's tags alone.
-        return ok(
-          audience.memberView(upsertOne(audience, { ...request, email_address: email }, { updateExisting: true }))
-        )
+        const mode = { updateExisting: true, skipMergeValidation: flag(query, 'skip_merge_validation') }
+        return ok(audience.memberView(upsertOne(audience, { ...request, email_address: email }, mode)))
       },
       DELETE: ({ params }) => {
         const member = memberOf(audienceOf(params), params.subscriber_hash)

@@ -67,8 +67,10 @@ export const faultSpec = z.object({
   times: z.number().int().positive().optional(),
   method: z.string().optional(),
   path: z.string().optional(),
-  pathPattern: z.string().optional(),
-  retryAfter: z.number().nonnegative().optional()
+  pathPattern: z.string().max(200).optional(),
+  retryAfter: z.number().nonnegative().optional(),
+  applied: z.boolean().optional(),
+  holdMs: z.number().nonnegative().optional()
 })
 
 export const audienceSeed = z.object({
@@ -77,7 +79,17 @@ export const audienceSeed = z.object({
     .regex(/^[A-Za-z0-9]+$/)
     .optional(),
   name: z.string().optional(),
-  double_optin: z.boolean().optional()
+  double_optin: z.boolean().optional(),
+  merge_fields: z
+    .array(
+      z.object({
+        tag: z.string().min(1),
+        name: z.string(),
+        type: z.string().optional(),
+        required: z.boolean().optional()
+      })
+    )
+    .optional()
 })
 
 export const contactSeeds = z.array(

@@ -85,7 +85,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
   let faults: Array<{ spec: FaultSpec; left: number }> = []
   const inFlight = new Map<string, number>() // per credential, as Mailchimp counts per user
   let inFlightTotal = 0
-  const stalled = new Set<ServerResponse>()
+  const stalled = new Set<() => void>() // each ends one stall
   const site = { url: '', dataCenter: options.dataCenter ?? 'us1' }
   const api = mailchimpRoutes(world, site)
   let admin: Route[] = []
@@ -95,18 +95,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     writeAnswer(res, answer, headers)
   }
 
-  const takeFault = (method: string, pathname: string): FaultSpec | undefined => {
-    const entry = faults.find(({ spec: { method: m, path } }) => {
+  const findFault = (method: string, pathname: string) =>
+    faults.find(({ spec: { method: m, path } }) => {
       if (m && m.toUpperCase() !== method) return false
       return path === undefined || (typeof path === 'string' ? path === pathname : path.test(pathname))
     })
+  const takeFault = (entry?: { spec: FaultSpec; left: number }) => {
     if (entry && --entry.left === 0) faults = faults.filter((f) => f !== entry)
-    return entry?.spec
   }
 
-  const credential = (header = ''): string | undefined => {
+  /** The metadata endpoint takes only `OAuth <token>` (MAILCHIMP.md §1); the API also takes Bearer and Basic. */
+  const credential = (header = '', oauthOnly = false): string | undefined => {
     const [scheme = '', value = ''] = header.trim().split(/\s+/, 2)
     let token = value
+    if (oauthOnly && !/^oauth$/i.test(scheme)) return undefined
     if (/^basic$/i.test(scheme)) {
       const decoded = Buffer.from(value, 'base64').toString('utf8')
       if (!decoded.includes(':')) return undefined
@@ -115,14 +117,34 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     return tokens.has(token) ? token : undefined
   }
 
-  const answerFault = async ({ kind, retryAfter }: FaultSpec, res: ServerResponse) => {
-    if (kind === 'stall') {
-      bump(counters.byStatus, 'stall')
-      stalled.add(res)
-      res.once('close', () => stalled.delete(res))
-      return
+  /** Takes a slot of the credential (none without one); the answer frees it once, whether the client is there or not. */
+  const acquire = (token: string | undefined): (() => void) => {
+    if (!token) return () => undefined
+    inFlight.set(token, (inFlight.get(token) ?? 0) + 1)
+    counters.peakInFlight = Math.max(counters.peakInFlight, ++inFlightTotal)
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      inFlight.set(token, (inFlight.get(token) ?? 1) - 1)
+      inFlightTotal--
     }
-    await sleep(latencyMs)
+  }
+
+  /** No answer; the slot stays taken, client gone or not, until holdMs elapses or close(), then the connection drops. */
+  const stall = (res: ServerResponse, holdMs: number | undefined, release: () => void) => {
+    bump(counters.byStatus, 'stall')
+    const end = () => {
+      clearTimeout(timer)
+      stalled.delete(end)
+      release()
+      res.destroy()
+    }
+    const timer = holdMs === undefined ? undefined : setTimeout(end, holdMs).unref()
+    stalled.add(end)
+  }
+
+  const answerFault = ({ kind, retryAfter }: FaultSpec, res: ServerResponse) => {
     bump(counters.byStatus, kind === 'malformed' ? '200' : String(kind))
     switch (kind) {
       case 'reset':
@@ -148,41 +170,67 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     }
   }
 
+  /** Only a client on this machine drives the sandbox: no foreign Host (DNS rebinding), no form or text bodies (CSRF). */
+  const adminAnswer = async (req: IncomingMessage, method: string, url: URL): Promise<Answer | Problem> => {
+    if (!/^(127\.0\.0\.1|localhost)(:\d+)?$/i.test(req.headers.host ?? '')) {
+      return new Problem(
+        403,
+        'Forbidden',
+        'The sandbox admin API answers only requests addressed to 127.0.0.1 or localhost.'
+      )
+    }
+    const raw = await readBody(req)
+    const type = req.headers['content-type']
+    if (
+      !['GET', 'HEAD'].includes(method) &&
+      (type !== undefined || raw?.length) &&
+      !/^application\/json\s*(;|$)/i.test(type ?? '')
+    ) {
+      return new Problem(400, 'Sandbox Error', 'Admin request bodies must be sent with Content-Type: application/json.')
+    }
+    return dispatch(match(admin, url.pathname), method, url, raw)
+  }
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://sandbox')
     const method = req.method ?? 'GET'
     res.setHeader('X-Request-Id', randomUUID())
-    if (url.pathname.startsWith('/_sandbox/')) {
-      return writeAnswer(res, dispatch(match(admin, url.pathname), method, url, await readBody(req)))
-    }
+    if (url.pathname.startsWith('/_sandbox/')) return writeAnswer(res, await adminAnswer(req, method, url))
     counters.total++
     // Mailchimp's paths read the same with or without a trailing slash; the root is `/3.0/`.
     const trimmed = url.pathname.replace(/(.)\/+$/, '$1')
     const pathname = trimmed === '/3.0' ? '/3.0/' : trimmed
     const found = match(api, pathname)
     bump(counters.byRoute, `${method} ${found?.route.template ?? url.pathname}`)
-    // Injected faults come first and bypass the cap, so a stalled fault never starves the rest of a test.
-    const fault = takeFault(method, url.pathname)
-    if (fault) return answerFault(fault, res)
-    const token = credential(req.headers.authorization)
-    if (!token) {
+    const entry = findFault(method, url.pathname)
+    const fault = entry?.spec
+    const stalls = fault?.kind === 'stall' && !fault.applied
+    // Faults that answer at once come first and bypass the credential check and the cap (see FaultSpec).
+    if (fault && !fault.applied && !stalls) {
+      takeFault(entry)
+      await sleep(latencyMs)
+      return answerFault(fault, res)
+    }
+    const token = credential(req.headers.authorization, pathname === '/oauth2/metadata')
+    if (!token && !stalls) {
       await sleep(latencyMs)
       return send(res, problems.apiKeyInvalid())
     }
-    const busy = inFlight.get(token) ?? 0
-    if (busy >= cap) {
+    if (token && (inFlight.get(token) ?? 0) >= cap) {
       counters.throttled++
       return send(res, problems.tooManyRequests(cap))
     }
-    inFlight.set(token, busy + 1)
-    counters.peakInFlight = Math.max(counters.peakInFlight, ++inFlightTotal)
-    res.once('close', () => {
-      inFlight.set(token, (inFlight.get(token) ?? 1) - 1)
-      inFlightTotal--
-    })
+    takeFault(entry)
+    const release = acquire(token)
+    if (stalls) return stall(res, fault.holdMs, release)
+    // A client that gives up does not stop the work: Mailchimp may still run the request, holding its slot (§9).
     const raw = await readBody(req)
     await sleep(latencyMs)
-    if (!res.destroyed) send(res, dispatch(found, method, url, raw))
+    const answer = dispatch(found, method, url, raw)
+    if (fault?.kind === 'stall') return stall(res, fault.holdMs, release)
+    release()
+    if (fault) return answerFault(fault, res)
+    if (!res.destroyed) send(res, answer)
   }
 
   // A write to a socket that went away must not take the sandbox down.
@@ -217,7 +265,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     contact: (audienceId, email) => {
       const audience = world.audience(audienceId)
       const member = audience.member(email.trim())
-      return member && view(audience, member)
+      return member && { ...view(audience, member), merge_fields: { ...member.merge_fields } }
     },
     contacts: (audienceId) => {
       const audience = world.audience(audienceId)
@@ -239,7 +287,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     },
     deleteTag: (audienceId, tagId) => void world.audience(audienceId).segments.delete(tagId),
     close: async () => {
-      for (const res of stalled) res.destroy()
+      for (const end of [...stalled]) end()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await closed

@@ -22,6 +22,26 @@ export interface Segment {
   updated_at: string
 }
 
+export interface MergeField {
+  merge_id: number
+  tag: string
+  name: string
+  type: string
+  required: boolean
+  display_order: number
+}
+
+export type MergeFieldSeed = { tag: string; name: string; type?: string; required?: boolean }
+
+/** What Mailchimp gives a new audience. */
+export const DEFAULT_MERGE_FIELDS: MergeFieldSeed[] = [
+  { tag: 'FNAME', name: 'First Name' },
+  { tag: 'LNAME', name: 'Last Name' },
+  { tag: 'ADDRESS', name: 'Address', type: 'address' },
+  { tag: 'PHONE', name: 'Phone Number', type: 'phone' },
+  { tag: 'BIRTHDAY', name: 'Birthday', type: 'birthday' }
+]
+
 export interface ContactInput {
   email_address: string
   status?: RequestedStatus
@@ -35,7 +55,8 @@ export class Refusal extends Error {
   constructor(
     readonly title: string,
     readonly detail: string,
-    readonly code: 'ERROR_GENERIC' | 'ERROR_CONTACT_EXISTS' = 'ERROR_GENERIC'
+    readonly code: 'ERROR_GENERIC' | 'ERROR_CONTACT_EXISTS' = 'ERROR_GENERIC',
+    readonly field?: { field: string; message: string }
   ) {
     super(detail)
   }
@@ -49,6 +70,22 @@ export const hashOf = (ref: string) => (ref.includes('@') ? subscriberHash(ref) 
 export const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00')
 export const randomAudienceId = () => randomBytes(5).toString('hex')
 const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase()
+const scalar = (value: unknown) => typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
+const ADDRESS_PARTS = ['addr1', 'city', 'state', 'zip']
+
+/** Strings fit every type, numbers every type but address; an address may also be `{addr1, city, state, zip, …}`. */
+function fits(type: string, value: unknown): boolean {
+  if (typeof value === 'string') return true
+  if (type !== 'address') return scalar(value)
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
+  const parts = Object.entries(value)
+  return (
+    ADDRESS_PARTS.every((key) => scalar((value as Record<string, unknown>)[key])) &&
+    parts.every(([key, part]) => [...ADDRESS_PARTS, 'addr2', 'country'].includes(key) && scalar(part))
+  )
+}
+const invalidMergeFields = (field: string, message: string) =>
+  new Refusal('Invalid Resource', 'Your merge fields were invalid.', 'ERROR_GENERIC', { field, message })
 
 /** One Mailchimp audience: its contacts, the addresses it has forgotten, and its segments (tags are static segments). */
 export class Audience {
@@ -56,14 +93,53 @@ export class Audience {
   readonly forgotten = new Set<string>() // hashes of permanently deleted addresses
   readonly segments = new Map<number, Segment>()
   readonly created = timestamp()
+  readonly mergeFields: MergeField[]
 
   constructor(
     readonly id: string,
     public name: string,
     public double_optin: boolean,
     private readonly nextSegmentId: () => number,
-    private readonly fakeDomains: Set<string>
-  ) {}
+    private readonly fakeDomains: Set<string>,
+    mergeFields: MergeFieldSeed[] = DEFAULT_MERGE_FIELDS
+  ) {
+    this.mergeFields = mergeFields.map((f, i) => ({
+      merge_id: i + 1,
+      tag: f.tag,
+      name: f.name,
+      type: f.type ?? 'text',
+      required: f.required ?? false,
+      display_order: i + 2 // the address itself comes first
+    }))
+  }
+
+  /** Merge tags match ignoring case. */
+  mergeField(tag: string): MergeField | undefined {
+    return this.mergeFields.find((f) => f.tag.toLowerCase() === tag.toLowerCase())
+  }
+
+  /**
+   * Mailchimp's merge-field rules: every key must name a merge field, its value must fit the field's type, and a new
+   * contact needs every required field unless the caller skips merge validation. Answers the values by their own tags.
+   */
+  mergeValues(given: Record<string, unknown> | undefined, requireAll: boolean): Record<string, unknown> {
+    const values: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(given ?? {})) {
+      const field = this.mergeField(key)
+      const tag = field?.tag ?? key
+      if (!field) throw invalidMergeFields(tag, `Merge field ${tag} does not exist.`)
+      if (!fits(field.type, value)) throw invalidMergeFields(tag, `Merge field ${tag} has an invalid value.`)
+      values[tag] = value
+    }
+    const missing = requireAll && this.mergeFields.find((f) => f.required && (values[f.tag] ?? '') === '')
+    if (missing) throw invalidMergeFields(missing.tag, `Merge field ${missing.tag} is required.`)
+    return values
+  }
+
+  mergeFieldView(field: MergeField) {
+    const { merge_id, tag, name, type, required, display_order } = field
+    return { merge_id, tag, name, type, required, default_value: '', public: true, display_order, list_id: this.id }
+  }
 
   member(hashOrEmail: string): Member | undefined {
     return this.members.get(hashOf(hashOrEmail))
@@ -113,7 +189,10 @@ export class Audience {
   }
 
   /** Mailchimp's per-contact rules, shared by batch subscribe, PUT and POST on members. */
-  upsert(input: ContactInput, mode: { updateExisting: boolean; syncTags?: boolean; tagExisting?: boolean }) {
+  upsert(
+    input: ContactInput,
+    mode: { updateExisting: boolean; syncTags?: boolean; tagExisting?: boolean; skipMergeValidation?: boolean }
+  ) {
     const email = input.email_address.trim()
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
       throw new Refusal('Invalid Resource', 'Please provide a valid email address.')
@@ -132,8 +211,9 @@ export class Audience {
     if (!existing) {
       const status = input.status ?? input.status_if_new
       if (!status) throw new Refusal('Invalid Resource', 'A new contact needs a status or a status_if_new.')
+      const mergeFields = this.mergeValues(input.merge_fields, !mode.skipMergeValidation)
       const member = this.create(email, status)
-      Object.assign(member.merge_fields, input.merge_fields)
+      Object.assign(member.merge_fields, mergeFields)
       for (const name of input.tags ?? []) this.tag(member, name)
       return { member, created: true }
     }
@@ -144,6 +224,7 @@ export class Audience {
         'ERROR_CONTACT_EXISTS'
       )
     }
+    const mergeFields = this.mergeValues(input.merge_fields, false)
     // Only `status` changes an existing contact (and unarchives one); `status_if_new` never does.
     if (input.status) {
       if (input.status === 'subscribed' && (existing.status === 'unsubscribed' || existing.status === 'cleaned')) {
@@ -154,7 +235,7 @@ export class Audience {
       }
       existing.status = input.status
     }
-    Object.assign(existing.merge_fields, input.merge_fields)
+    Object.assign(existing.merge_fields, mergeFields) // fields not sent keep their values
     if (mode.tagExisting && input.tags) {
       if (mode.syncTags) for (const s of this.tagsOf(existing)) s.members.delete(hash)
       for (const name of input.tags) this.tag(existing, name)
@@ -164,14 +245,23 @@ export class Audience {
   }
 
   /** `POST /lists/{id}`: every row gets its own outcome; a refused row changes nothing. */
-  batchSubscribe(rows: ContactInput[], mode: { updateExisting: boolean; syncTags: boolean; skipDuplicates: boolean }) {
+  batchSubscribe(
+    rows: ContactInput[],
+    mode: { updateExisting: boolean; syncTags: boolean; skipDuplicates: boolean; skipMergeValidation?: boolean }
+  ) {
     const created: Member[] = []
     const updated: Member[] = []
     const errors: Array<Record<string, string>> = []
     const keys = rows.map((row) => normalize(row.email_address))
     rows.forEach((row, i) => {
-      const refuse = (error: string, error_code = 'ERROR_GENERIC') =>
-        errors.push({ email_address: row.email_address, error, error_code, field: '', field_message: '' })
+      const refuse = (error: string, error_code = 'ERROR_GENERIC', field = { field: '', message: '' }) =>
+        errors.push({
+          email_address: row.email_address,
+          error,
+          error_code,
+          field: field.field,
+          field_message: field.message
+        })
       if (!mode.skipDuplicates && keys.indexOf(keys[i]) !== keys.lastIndexOf(keys[i])) {
         // Mailchimp's wording and which copy it keeps are unconfirmed; refusing every copy is the strict reading.
         return refuse(`${row.email_address.trim()} was provided more than once in this request.`)
@@ -182,7 +272,7 @@ export class Audience {
         ;(result.created ? created : updated).push(result.member)
       } catch (error) {
         if (!(error instanceof Refusal)) throw error
-        refuse(error.detail, error.code)
+        refuse(error.detail, error.code, error.field)
       }
     })
     return { created, updated, errors }
@@ -193,7 +283,9 @@ export class Audience {
     const email = contact.email_address.trim()
     const member = this.members.get(subscriberHash(email)) ?? this.create(email, contact.status)
     Object.assign(member, { status: contact.status, changed: timestamp() })
-    Object.assign(member.merge_fields, contact.merge_fields)
+    for (const [key, value] of Object.entries(contact.merge_fields ?? {})) {
+      member.merge_fields[this.mergeField(key)?.tag ?? key] = value // unchecked, but under the audience's own tag
+    }
     for (const name of contact.tags ?? []) this.tag(member, name)
     this.forgotten.delete(member.hash)
   }
@@ -279,15 +371,18 @@ export class World {
 
   constructor(private readonly fakeDomains: Set<string>) {}
 
-  add(seed: { id?: string; name?: string; double_optin?: boolean } = {}): Audience {
+  add(seed: { id?: string; name?: string; double_optin?: boolean; merge_fields?: MergeFieldSeed[] } = {}): Audience {
     const id = seed.id ?? randomAudienceId()
     if (this.audiences.has(id)) throw new Error(`Audience ${id} already exists`)
+    const tags = (seed.merge_fields ?? []).map((f) => f.tag.toLowerCase())
+    if (new Set(tags).size !== tags.length) throw new Error('Merge tags must be unique, ignoring case')
     const audience = new Audience(
       id,
       seed.name ?? 'Sandbox audience',
       seed.double_optin ?? false,
       () => ++this.lastSegmentId,
-      this.fakeDomains
+      this.fakeDomains,
+      seed.merge_fields
     )
     this.audiences.set(id, audience)
     return audience

@@ -5,7 +5,7 @@ export type { MemberStatus }
 export interface SandboxOptions {
   /** Default 0: pick a free port. The sandbox always binds 127.0.0.1. */
   port?: number
-  /** Delay before every answer, holding the connection slot; default 0. */
+  /** Delay before every answer, holding the connection slot even if the client has gone; default 0. */
   latencyMs?: number
   /** Mailchimp's per-user cap on requests in flight; default 10. The (cap+1)th concurrent request gets 429 at once. */
   maxConnections?: number
@@ -20,7 +20,14 @@ export interface SandboxOptions {
 /**
  * 429 = problem+json "Too Many Requests"; 401 = "API Key Invalid"; 403 = an empty body (Mailchimp's bodyless throttle);
  * 500/503 = problem+json; 502 = an HTML body (CDN timeout style); 'reset' = destroy the socket without answering;
- * 'stall' = never answer; 'malformed' = 200 with a truncated JSON body. A faulted request changes no state.
+ * 'stall' = never answer; 'malformed' = 200 with a truncated JSON body. A faulted request changes no state unless
+ * `applied`.
+ *
+ * Faults are answered at once and bypass the credential check and the connection cap, except 'stall' and `applied`
+ * faults: those take their request in as an ordinary one, so one refused with 401 or 429 leaves the fault for the next
+ * match (a 'stall' without a known credential still stalls, holding no slot). Mailchimp says requests that timed out on
+ * the client's side may still run and hold a slot (MAILCHIMP.md §9): a stall holds a slot of its credential, counted in
+ * peakInFlight, whether or not the client gives up, until `holdMs` elapses (then the connection is dropped) or close().
  */
 export interface FaultSpec {
   kind: 429 | 401 | 403 | 500 | 502 | 503 | 'reset' | 'stall' | 'malformed'
@@ -32,6 +39,15 @@ export interface FaultSpec {
   path?: string | RegExp
   /** Seconds, for 429: adds a Retry-After header. */
   retryAfter?: number
+  /**
+   * Default false. When true, the request is processed as usual (credential check, cap, latency) and its state change
+   * applied; only then is the answer lost: 'reset' destroys the socket instead of answering, 'stall' sends nothing
+   * (holding the slot as above), and 429/500/502/503 (likewise 401/403/'malformed') are answered in its place. Models
+   * "Mailchimp did it but the client never heard".
+   */
+  applied?: boolean
+  /** For 'stall': milliseconds after which the slot is freed and the connection dropped; default: held until close(). */
+  holdMs?: number
 }
 
 export interface AudienceSeed {
@@ -39,12 +55,19 @@ export interface AudienceSeed {
   id?: string
   name?: string
   double_optin?: boolean
+  /**
+   * The audience's merge fields, in display order; type defaults to 'text', required to false. Default: Mailchimp's for a
+   * new audience: FNAME "First Name" text, LNAME "Last Name" text, ADDRESS "Address" address, PHONE "Phone Number"
+   * phone, BIRTHDAY "Birthday" birthday, none required.
+   */
+  merge_fields?: Array<{ tag: string; name: string; type?: string; required?: boolean }>
 }
 
 export interface ContactSeed {
   email_address: string
   status: MemberStatus
   tags?: string[]
+  /** Stored as given (unchecked), under the audience's own spelling of a known merge tag. */
   merge_fields?: Record<string, unknown>
 }
 
@@ -64,6 +87,7 @@ export interface ContactView {
   email_address: string
   status: MemberStatus
   tags: string[]
+  /** By the audience's merge tags: values given at creation, merged with those of later updates. A copy. */
   merge_fields: Record<string, unknown>
 }
 
