@@ -76,23 +76,25 @@ export const inComplianceState = (email: string): RowError => ({
 /** Answer of `POST /lists/{list_id}` (batch subscribe), HTTP 200 even when rows fail. */
 export function subscribeAnswer({
   created = [],
+  updated = [],
   errors = []
 }: {
   created?: { email: string; status: MemberStatus }[]
-  errors?: RowError[]
+  updated?: { email: string; status: MemberStatus }[]
+  errors?: (RowError & { field?: string; fieldMessage?: string })[]
 }) {
   return {
     new_members: created.map(({ email, status }) => member(email, status)),
-    updated_members: [],
-    errors: errors.map(({ email, error, code = 'ERROR_GENERIC' }) => ({
+    updated_members: updated.map(({ email, status }) => member(email, status)),
+    errors: errors.map(({ email, error, code = 'ERROR_GENERIC', field = '', fieldMessage = '' }) => ({
       email_address: email,
       error,
       error_code: code,
-      field: '',
-      field_message: ''
+      field,
+      field_message: fieldMessage
     })),
     total_created: created.length,
-    total_updated: 0,
+    total_updated: updated.length,
     error_count: errors.length,
     _links: []
   }

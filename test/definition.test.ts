@@ -11,11 +11,14 @@ describe('the public contract', () => {
     expect(definition.authentication?.scheme).toBe('oauth2')
   })
 
-  it('has the settings audience_id (required) and email_property (required, default "email")', () => {
+  it('has the settings audience_id (required) and email_property (required, default "email"), and deletion off by default', () => {
     const fields = definition.authentication?.fields ?? {}
-    expect(Object.keys(fields).sort()).toEqual(['audience_id', 'email_property'])
+    expect(Object.keys(fields).sort()).toEqual(['audience_id', 'delete_contacts_on_request', 'email_property'])
     expect(fields.audience_id).toMatchObject({ type: 'string', required: true })
     expect(fields.email_property).toMatchObject({ type: 'string', required: true, default: 'email' })
+    expect(fields.delete_contacts_on_request).toMatchObject({ type: 'boolean', required: false, default: false })
+    expect(fields.delete_contacts_on_request.description).toMatch(/cannot be undone/)
+    expect(fields.delete_contacts_on_request.description).toMatch(/refuses to re-import/)
     for (const field of Object.values(fields)) expect(field.description.length).toBeGreaterThan(40)
   })
 
@@ -24,7 +27,7 @@ describe('the public contract', () => {
     expect(definition.audienceFields.tag_name).toMatchObject({ type: 'string', required: false })
   })
 
-  it('has the syncCohort action with exactly the contract’s fields, plus the reserved batch_keys', () => {
+  it('has the syncCohort action with exactly the contract’s fields, plus the reserved batch_keys and merge_fields', () => {
     const { fields } = definition.actions.syncCohort
     expect(Object.keys(fields).sort()).toEqual(
       [
@@ -35,6 +38,7 @@ describe('the public contract', () => {
         'enable_batching',
         'external_audience_id',
         'in_cohort',
+        'merge_fields',
         'status_if_new',
         'user_properties'
       ].sort()

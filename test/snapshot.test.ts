@@ -11,8 +11,8 @@ import { AUDIENCE_ID, TOKEN } from './helpers'
 /**
  * The catalog's snapshot tests: each action is fed the catalog's own `generateTestData` (seeded, so stable), with
  * required fields only and with all fields, and every request it makes is recorded. Where the generated value is
- * one the plugin refuses before any request (an audience ID with symbols, a tag id that is not a number, a batch
- * size below 1), the snapshot first records that refusal, then the requests made once those values are valid.
+ * one the plugin refuses (an audience ID with symbols, a tag id that is not a number, a batch size below 1, merge
+ * fields the audience does not have), the snapshot first records that refusal, then the requests made once those values are valid.
  */
 const testDestination = createTestIntegration(definition)
 const slug = definition.slug ?? 'actions-mailchimp-cohorts'
@@ -38,6 +38,11 @@ function recordingMailchimp(): Sent[] {
     .reply((uri) => {
       record('GET', uri, undefined)
       if (uri.includes('/segments')) return [200, { segments: [], total_items: 0 }]
+      if (uri.includes('/merge-fields')) {
+        // A new audience's merge fields, as Mailchimp creates them.
+        const tags = ['FNAME', 'LNAME', 'ADDRESS', 'PHONE', 'BIRTHDAY']
+        return [200, { merge_fields: tags.map((tag) => ({ tag, name: tag, type: 'text' })), total_items: tags.length }]
+      }
       return [200, { id: AUDIENCE_ID, name: 'Newsletter', double_optin: false }]
     })
     .post(/.*/)
@@ -81,6 +86,7 @@ function madeValid(eventData: Record<string, unknown>, settingsData: Record<stri
       ...eventData,
       ...('external_audience_id' in eventData ? { external_audience_id: '4242' } : {}),
       ...('batch_size' in eventData ? { batch_size: 1000 } : {}),
+      ...('merge_fields' in eventData ? { merge_fields: { FNAME: 'Ada', lname: 'Lovelace', PHONE: '' } } : {}),
       ...(!('email' in eventData) ? { email: 'required-only@example.com', in_cohort: true } : {})
     },
     { ...settingsData, audience_id: AUDIENCE_ID }

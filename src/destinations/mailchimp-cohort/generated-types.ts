@@ -9,6 +9,10 @@ export interface Settings {
    * The name of the user property (trait) that holds the email address, such as "email". Users whose property is missing or not an email address are not synced, and their events say so.
    */
   email_property: string
+  /**
+   * When on, a user deletion request (for example under GDPR) permanently deletes the contact from the Mailchimp audience. This cannot be undone: Mailchimp erases the contact's data and refuses to re-import that address, which can only come back by signing up again through a Mailchimp form. The request's user id must be the email address. Off by default.
+   */
+  delete_contacts_on_request?: boolean
 }
 
 export interface AudienceSettings {

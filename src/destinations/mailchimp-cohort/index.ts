@@ -1,6 +1,7 @@
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
 import type { AudienceDestinationDefinition } from '@segment/actions-core'
 import { createCohortTag, getCohortTag, testConnection } from './audience'
+import { deleteContact } from './deletion'
 import type { AudienceSettings, Settings } from './generated-types'
 import type { DestinationOptions } from './mailchimp/client'
 import { AUDIENCE_ID_HELP } from './constants'
@@ -48,6 +49,14 @@ export function mailchimpCohorts(
           type: 'string',
           required: true,
           default: 'email'
+        },
+        delete_contacts_on_request: {
+          label: 'Permanently Delete Contacts on Deletion Requests',
+          description:
+            "When on, a user deletion request (for example under GDPR) permanently deletes the contact from the Mailchimp audience. This cannot be undone: Mailchimp erases the contact's data and refuses to re-import that address, which can only come back by signing up again through a Mailchimp form. The request's user id must be the email address. Off by default.",
+          type: 'boolean',
+          required: false,
+          default: false
         }
       },
       testAuthentication: (request, { settings, auth }) => testConnection(request, settings, auth, options),
@@ -77,6 +86,8 @@ export function mailchimpCohorts(
     actions: {
       syncCohort: syncCohort(options)
     },
+
+    onDelete: (request, data) => deleteContact(request, data, options),
 
     presets: [
       {

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto'
 import { InvalidAuthenticationError, IntegrationError } from '@segment/actions-core'
 import type { RequestClient, StateContext } from '@segment/actions-core'
 import type { z } from 'zod'
@@ -21,7 +22,18 @@ import {
   unreadableAnswer
 } from './errors'
 import type { RequestSubject } from './errors'
-import { Audience, BatchSubscribeAnswer, NoContent, OAuthMetadata, Tag, TagMembersAnswer, TagPage } from './schemas'
+import {
+  Audience,
+  BatchSubscribeAnswer,
+  MergeFieldPage,
+  NoContent,
+  OAuthMetadata,
+  Tag,
+  TagMemberPage,
+  TagMembersAnswer,
+  TagPage
+} from './schemas'
+import type { MergeField } from './schemas'
 
 /** Set by the program that embeds the destination, never by an operator's settings. */
 export interface DestinationOptions {
@@ -45,6 +57,20 @@ export interface ClientOptions extends DestinationOptions {
 export interface NewContact {
   email_address: string
   status: 'subscribed' | 'pending' | 'transactional'
+  merge_fields?: MergeFieldValues
+}
+
+/** A contact's merge field values by merge tag (`FNAME`, `LNAME`…). */
+export type MergeFieldValues = Record<string, unknown>
+
+/**
+ * A row updating an existing contact's merge fields. It carries `status_if_new` and never `status`: Mailchimp applies
+ * `status_if_new` only when it creates a contact, so an existing contact's status is left alone.
+ */
+export interface ContactUpdate {
+  email_address: string
+  status_if_new: NewContact['status']
+  merge_fields: MergeFieldValues
 }
 
 /** Mailchimp's detail when a segment id is not a static segment of the audience. */
@@ -172,6 +198,78 @@ export class MailchimpClient {
       json: { members: contacts, update_existing: false },
       subject: audienceSubject(id)
     })
+  }
+
+  /**
+   * Writes merge fields on existing contacts. `update_existing: true` lets Mailchimp change them; the rows carry no
+   * `status`, only `status_if_new`, so no contact's subscription status changes.
+   */
+  async updateContacts(audienceId: string, contacts: ContactUpdate[]): Promise<BatchSubscribeAnswer> {
+    const id = checkAudienceId(audienceId)
+    return this.call('POST', `/lists/${id}`, {
+      schema: BatchSubscribeAnswer,
+      query: { skip_merge_validation: true },
+      json: { members: contacts, update_existing: true },
+      subject: audienceSubject(id)
+    })
+  }
+
+  /** The audience's merge fields (Mailchimp allows a few dozen; one page of 1,000 holds them all). */
+  async mergeFields(audienceId: string): Promise<MergeField[]> {
+    const id = checkAudienceId(audienceId)
+    const page = await this.call('GET', `/lists/${id}/merge-fields`, {
+      schema: MergeFieldPage,
+      query: {
+        count: TAG_PAGE_SIZE,
+        fields: 'merge_fields.tag,merge_fields.name,merge_fields.type,merge_fields.required,total_items'
+      },
+      subject: audienceSubject(id)
+    })
+    return page.merge_fields
+  }
+
+  /** Every address carrying the tag, whatever its status, a page of up to 1,000 at a time. */
+  async *tagMembers(audienceId: string, tagId: string): AsyncGenerator<string[]> {
+    const id = checkAudienceId(audienceId)
+    const tag = checkTagId(tagId)
+    for (let offset = 0; ; offset += TAG_PAGE_SIZE) {
+      const page = await this.call('GET', `/lists/${id}/segments/${tag}/members`, {
+        schema: TagMemberPage,
+        query: {
+          count: TAG_PAGE_SIZE,
+          offset,
+          // Without these Mailchimp leaves out unsubscribed, cleaned and transactional contacts that carry the tag.
+          include_cleaned: true,
+          include_transactional: true,
+          include_unsubscribed: true,
+          fields: 'members.email_address,total_items'
+        },
+        subject: tagSubject(id, tag)
+      })
+      yield page.members.map((member) => member.email_address)
+      if (page.members.length < TAG_PAGE_SIZE || offset + TAG_PAGE_SIZE >= page.total_items) return
+    }
+  }
+
+  /**
+   * Permanently deletes a contact: Mailchimp erases it and will never let the API add that address again. Resolves
+   * false when the audience has no such contact.
+   */
+  async deleteContactPermanently(audienceId: string, email: string): Promise<boolean> {
+    const id = checkAudienceId(audienceId)
+    const hash = createHash('md5').update(email.trim().toLowerCase()).digest('hex')
+    try {
+      await this.call('POST', `/lists/${id}/members/${hash}/actions/delete-permanent`, {
+        schema: NoContent,
+        subject: { notFound: 'No such contact.', notFoundCode: 'CONTACT_NOT_FOUND' }
+      })
+      return true
+    } catch (error) {
+      if (!(error instanceof IntegrationError && error.code === 'CONTACT_NOT_FOUND')) throw error
+      // Mailchimp answers 404 for a missing audience too; that one must not pass for "nothing to delete".
+      await this.getAudience(id)
+      return false
+    }
   }
 
   /** Adds the tag to some contacts and removes it from others in one call. Mailchimp ignores addresses it does not have. */

@@ -13,7 +13,7 @@ export interface RequestSubject {
   /** Message for a 404, e.g. the audience or tag that does not exist. */
   notFound?: string
   /** Error code for that 404, so callers can tell a missing audience from a missing tag. */
-  notFoundCode?: 'AUDIENCE_NOT_FOUND' | 'TAG_NOT_FOUND'
+  notFoundCode?: 'AUDIENCE_NOT_FOUND' | 'TAG_NOT_FOUND' | 'CONTACT_NOT_FOUND'
 }
 
 /** Parses a body that may be JSON; `undefined` when it is not. */

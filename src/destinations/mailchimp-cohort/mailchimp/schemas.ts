@@ -41,6 +41,27 @@ export const NoContent = z.object({})
 /** The part of a member object the plugin reads; Mailchimp sends the whole contact. */
 const Member = z.object({ email_address: z.string() })
 
+/** `GET /lists/{list_id}/segments/{segment_id}/members`: one page of the contacts carrying a tag. */
+export const TagMemberPage = z.object({
+  members: z.array(Member),
+  total_items: z.number().int()
+})
+
+/** One of an audience's merge fields: `tag` (e.g. FNAME) is the key a contact's `merge_fields` uses. */
+export const MergeField = z.object({
+  tag: z.string(),
+  name: z.string(),
+  type: z.string().optional(),
+  required: z.boolean().optional()
+})
+export type MergeField = z.infer<typeof MergeField>
+
+/** `GET /lists/{list_id}/merge-fields` */
+export const MergeFieldPage = z.object({
+  merge_fields: z.array(MergeField),
+  total_items: z.number().int()
+})
+
 /** Answer of `POST /lists/{list_id}` (batch subscribe). HTTP 200 even when rows fail: each failure is in `errors`. */
 export const BatchSubscribeAnswer = z.object({
   new_members: z.array(Member),

@@ -73,6 +73,16 @@ export const fields: ActionDefinition<Settings, Payload>['fields'] = {
       { label: 'Skip: never create contacts', value: 'skip' }
     ]
   },
+  merge_fields: {
+    label: 'Merge Fields',
+    description:
+      "Contact details to write in Mailchimp, by the audience's merge tag (such as FNAME or LNAME). They are set on contacts the sync creates and updated on existing contacts it adds to the tag, without changing anyone's subscription status. Empty values are skipped, so a blank property never erases what Mailchimp holds. A merge tag the audience does not have fails the event with an error naming it.",
+    type: 'object',
+    required: false,
+    dynamic: true,
+    additionalProperties: true,
+    defaultObjectUI: 'keyvalue:only'
+  },
   enable_batching: {
     label: 'Batch Events',
     description: 'Send events to Mailchimp in batches: up to 500 contacts per Mailchimp request instead of one each.',

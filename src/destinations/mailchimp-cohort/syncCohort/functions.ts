@@ -114,6 +114,7 @@ class CohortSync {
   /** Once set (revoked token, unknown audience), contacts not yet settled fail with it and no request is sent. */
   private fatal?: SyncError
   private defaultStatus?: Promise<'pending' | 'subscribed'>
+  private mergeTags?: Promise<Map<string, string>>
 
   constructor(
     private readonly client: MailchimpClient,
@@ -132,8 +133,14 @@ class CohortSync {
 
   private async syncChunk(tag: CohortTag, chunk: Chunk): Promise<void> {
     try {
-      const creations = await this.createMissing(chunk.adds.filter((contact) => contact.statusIfNew !== 'skip'))
-      const toTag = chunk.adds.filter((contact) => contact.statusIfNew === 'skip' || creations.has(contact.key))
+      const adds = await this.withKnownMergeFields(chunk.adds)
+      const creations = await this.createMissing(adds.filter((contact) => contact.statusIfNew !== 'skip'))
+      const notUpdated = await this.updateMergeFields(
+        adds.filter((contact) => contact.mergeFields && creations.get(contact.key)?.kind === 'exists')
+      )
+      const toTag = adds.filter(
+        (contact) => (contact.statusIfNew === 'skip' || creations.has(contact.key)) && !notUpdated.has(contact.key)
+      )
       if ((toTag.length > 0 || chunk.removes.length > 0) && this.proceed([...toTag, ...chunk.removes])) {
         await this.updateTag(tag, toTag, chunk.removes, creations)
       }
@@ -170,6 +177,79 @@ class CohortSync {
     return creations
   }
 
+  /**
+   * The contacts whose Merge Fields all name merge fields of the audience, keyed by the audience's own merge tags; the
+   * others fail here with an error naming the unknown tag. The audience's merge fields are read once, and only when
+   * some contact has Merge Fields.
+   */
+  private async withKnownMergeFields(contacts: ContactChange[]): Promise<ContactChange[]> {
+    const carrying = contacts.filter((contact) => contact.mergeFields)
+    if (carrying.length === 0) return contacts
+    if (!this.proceed(carrying)) return contacts.filter((contact) => !contact.mergeFields)
+    let known: Map<string, string>
+    try {
+      known = await this.audienceMergeTags()
+    } catch (error) {
+      this.failed(carrying, error)
+      return contacts.filter((contact) => !contact.mergeFields)
+    }
+    return contacts.filter((contact) => {
+      if (!contact.mergeFields) return true
+      const unknown = Object.keys(contact.mergeFields).filter((tag) => !known.has(tag))
+      if (unknown.length > 0) {
+        this.outcomes.fail(contact, unknownMergeFields(unknown, [...known.values()], this.audienceId))
+        return false
+      }
+      // Sent under the audience's own spelling of each tag.
+      const keyed = Object.entries(contact.mergeFields).map(([tag, value]) => [known.get(tag) as string, value])
+      contact.mergeFields = Object.fromEntries(keyed)
+      return true
+    })
+  }
+
+  /** The audience's merge tags, by upper-case tag. Read once per batch, cached with the audience's other settings. */
+  private audienceMergeTags(): Promise<Map<string, string>> {
+    const key = `mailchimp-cohort:merge-fields:${this.client.account}:${this.audienceId}`
+    const accept = (value: string | undefined) => value !== undefined && /^\[.*\]$/.test(value)
+    this.mergeTags ??= remember(this.client.cache, key, { ttlSeconds: CACHE_TTL_SECONDS.audience, accept }, async () =>
+      JSON.stringify((await this.client.mergeFields(this.audienceId)).map((field) => field.tag))
+    ).then((tags) => new Map((JSON.parse(tags) as string[]).map((tag) => [tag.toUpperCase(), tag])))
+    return this.mergeTags
+  }
+
+  /**
+   * Writes Merge Fields on contacts that already existed. Returns the contacts Mailchimp did not confirm, which are
+   * settled here (its reason, or the failed request's error) and are not tagged: their event did not fully land.
+   */
+  private async updateMergeFields(contacts: ContactChange[]): Promise<Set<string>> {
+    const notUpdated = new Set<string>()
+    if (contacts.length === 0) return notUpdated
+    if (!this.proceed(contacts)) return new Set(contacts.map((contact) => contact.key))
+    let answer: BatchSubscribeAnswer
+    try {
+      const statuses = await this.rows(contacts)
+      answer = await this.client.updateContacts(
+        this.audienceId,
+        contacts.map((contact, i) => ({
+          email_address: contact.email,
+          status_if_new: statuses[i].status,
+          merge_fields: contact.mergeFields ?? {}
+        }))
+      )
+    } catch (error) {
+      this.failed(contacts, error)
+      return new Set(contacts.map((contact) => contact.key))
+    }
+    const updated = new Set(answer.updated_members.map((member) => foldEmail(member.email_address)))
+    const reasons = new Map(answer.errors.map((row) => [foldEmail(row.email_address), rowReason(row)]))
+    for (const contact of contacts) {
+      if (updated.has(contact.key)) continue
+      notUpdated.add(contact.key)
+      this.outcomes.fail(contact, mergeFieldsRefused(reasons.get(contact.key)))
+    }
+    return notUpdated
+  }
+
   /** False, after failing them, when a fatal error means these contacts must not be sent. */
   private proceed(contacts: ContactChange[]): boolean {
     if (!this.fatal) return true
@@ -191,7 +271,8 @@ class CohortSync {
         status:
           contact.statusIfNew === 'audience_default'
             ? await this.audienceDefault()
-            : (contact.statusIfNew as NewContact['status'])
+            : (contact.statusIfNew as NewContact['status']),
+        ...(contact.mergeFields ? { merge_fields: contact.mergeFields } : {})
       }))
     )
   }
@@ -313,8 +394,9 @@ function creationsFrom(answer: BatchSubscribeAnswer): Map<string, Creation> {
   const creations = new Map<string, Creation>()
   for (const member of answer.new_members) creations.set(foldEmail(member.email_address), { kind: 'created' })
   for (const member of answer.updated_members) creations.set(foldEmail(member.email_address), { kind: 'exists' })
-  for (const { email_address, error, error_code } of answer.errors) {
-    const reason = error?.trim() || 'no reason given'
+  for (const row of answer.errors) {
+    const { email_address, error_code } = row
+    const reason = rowReason(row)
     const key = foldEmail(email_address)
     if (error_code === 'ERROR_CONTACT_EXISTS' || ALREADY_A_CONTACT.test(reason)) creations.set(key, { kind: 'exists' })
     else if (COMPLIANCE.test(reason)) creations.set(key, { kind: 'compliance', reason })
@@ -341,6 +423,28 @@ function creationRefused(creation: { kind: 'compliance' | 'forgotten' | 'refused
     default:
       return new IntegrationError(`Mailchimp refused this contact: ${creation.reason}`, 'EMAIL_REFUSED', 400)
   }
+}
+
+/** Mailchimp's reason for a batch subscribe row, with the merge field it names when it names one. */
+function rowReason(row: BatchSubscribeAnswer['errors'][number]): string {
+  const reason = row.error?.trim() || 'no reason given'
+  return row.field ? `${reason} (${row.field}: ${row.field_message ?? 'invalid'})` : reason
+}
+
+function unknownMergeFields(unknown: string[], known: string[], audienceId: string): IntegrationError {
+  return new IntegrationError(
+    `Unknown merge field${unknown.length > 1 ? 's' : ''} ${unknown.map((tag) => JSON.stringify(tag)).join(', ')}: audience "${audienceId}" has ${known.length > 0 ? known.join(', ') : 'no merge fields'}. Fix the Merge Fields mapping, or add the field to the audience in Mailchimp.`,
+    'UNKNOWN_MERGE_FIELD',
+    400
+  )
+}
+
+function mergeFieldsRefused(reason: string | undefined): IntegrationError {
+  return new IntegrationError(
+    `Mailchimp did not update this contact's merge fields, so it was not tagged either: ${reason ?? 'no reason given'}`,
+    'MERGE_FIELDS_REFUSED',
+    400
+  )
 }
 
 function createdNotTagged(): RetryableError {

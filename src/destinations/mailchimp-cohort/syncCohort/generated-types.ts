@@ -28,6 +28,12 @@ export interface Payload {
    */
   status_if_new?: 'audience_default' | 'subscribed' | 'pending' | 'transactional' | 'skip'
   /**
+   * Contact details to write in Mailchimp, by the audience's merge tag (such as FNAME or LNAME). They are set on contacts the sync creates and updated on existing contacts it adds to the tag, without changing anyone's subscription status. Empty values are skipped, so a blank property never erases what Mailchimp holds. A merge tag the audience does not have fails the event with an error naming it.
+   */
+  merge_fields?: {
+    [k: string]: unknown
+  }
+  /**
    * Send events to Mailchimp in batches: up to 500 contacts per Mailchimp request instead of one each.
    */
   enable_batching: boolean

@@ -1,6 +1,7 @@
 import type { ActionDefinition } from '@segment/actions-core'
 import type { AudienceSettings, Settings } from '../generated-types'
 import type { DestinationOptions } from '../mailchimp/client'
+import { mergeFieldChoices } from './dynamic-fields'
 import { fields } from './fields'
 import { syncCohortEvents } from './functions'
 import type { Payload } from './generated-types'
@@ -15,6 +16,25 @@ export function syncCohort(options: DestinationOptions = {}): ActionDefinition<S
     // Engage sends audience membership as identify calls or as these two track events; other tracks say nothing.
     defaultSubscription: 'type = "identify" or event = "Audience Entered" or event = "Audience Exited"',
     fields,
+    // Reverse ETL: rows added or updated join the tag, deleted rows leave it, as the chosen mode says.
+    syncMode: {
+      label: 'How to sync the model',
+      description:
+        'For Reverse ETL models: which row changes add the tag and which remove it. Mirror keeps the tag equal to the model: rows added or updated are tagged, deleted rows are untagged. Engage audiences ignore this.',
+      default: 'mirror',
+      choices: [
+        { label: 'Mirror: tag added and updated rows, untag deleted rows', value: 'mirror' },
+        { label: 'Upsert: tag added and updated rows', value: 'upsert' },
+        { label: 'Add: tag added rows', value: 'add' },
+        { label: 'Update: tag updated rows', value: 'update' },
+        { label: 'Delete: untag deleted rows', value: 'delete' }
+      ]
+    },
+    dynamicFields: {
+      merge_fields: {
+        __keys__: (request, { settings, auth }) => mergeFieldChoices(request, settings, auth, options)
+      }
+    },
     perform: async (request, { payload, audienceMembership, settings, audienceSettings, auth, stateContext }) => {
       const [outcome] = await syncCohortEvents(
         request,

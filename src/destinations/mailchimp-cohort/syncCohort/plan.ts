@@ -14,6 +14,8 @@ export interface ContactChange {
   /** true: the contact carries the tag afterwards; false: it does not. */
   inCohort: boolean
   statusIfNew: StatusIfNew
+  /** Merge field values by merge tag (upper case) to write on the contact, from the winning event; none when absent. */
+  mergeFields?: Record<string, unknown>
   /** Indices of every event about this contact and tag, in batch order; the last one won. */
   events: number[]
 }
@@ -51,6 +53,11 @@ export interface PlanInput {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
+/** Whether a trimmed value looks like an email address this plugin would send (at most 254 characters). */
+export function isEmailAddress(value: string): boolean {
+  return value.length <= MAX_EMAIL_LENGTH && EMAIL.test(value)
+}
+
 /** Mailchimp matches addresses ignoring letter case and surrounding spaces; so does every comparison here. */
 export function foldEmail(email: string): string {
   return email.trim().toLowerCase()
@@ -83,7 +90,7 @@ export function emailOf(payload: Payload, emailProperty: string): string {
     throw new PayloadValidationError(`No email address: ${source} holds a ${typeof value}, not an email address.`)
   }
   const email = value.trim()
-  if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) {
+  if (!isEmailAddress(email)) {
     throw new PayloadValidationError(
       `Not an email address: ${source} holds ${quote(email)}${email.length > MAX_EMAIL_LENGTH ? ` (${email.length} characters; ${MAX_EMAIL_LENGTH} at most)` : ''}.`
     )
@@ -120,6 +127,21 @@ export function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: stri
     )
   }
   return { tagName: checkTagName(name) }
+}
+
+/**
+ * The Merge Fields to write, keyed by upper-case merge tag. Empty values are left out: a blank trait must not erase
+ * what Mailchimp holds.
+ */
+export function mergeFieldsOf(payload: Payload): Record<string, unknown> | undefined {
+  const given = payload.merge_fields
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return undefined
+  const values = Object.entries(given).flatMap(([tag, value]) =>
+    tag.trim() === '' || value === undefined || value === null || (typeof value === 'string' && value.trim() === '')
+      ? []
+      : [[tag.trim().toUpperCase(), value] as const]
+  )
+  return values.length > 0 ? Object.fromEntries(values) : undefined
 }
 
 function chunksOf(contacts: ContactChange[]): Chunk[] {
@@ -166,7 +188,14 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
     // The earlier events' indices carry over without copying: many duplicates of one email stay linear.
     const events = group.contacts.get(key)?.events ?? []
     events.push(index)
-    group.contacts.set(key, { email, key, inCohort, statusIfNew: payload.status_if_new ?? 'audience_default', events })
+    group.contacts.set(key, {
+      email,
+      key,
+      inCohort,
+      statusIfNew: payload.status_if_new ?? 'audience_default',
+      mergeFields: mergeFieldsOf(payload),
+      events
+    })
   })
 
   return {

@@ -1,0 +1,251 @@
+import { createTestEvent, createTestIntegration, defaultValues, Destination } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
+import definition from '../src'
+import { fields } from '../src/destinations/mailchimp-cohort/syncCohort/fields'
+import { contactExists, subscribeAnswer, tagAnswer } from './answers'
+import { AUDIENCE_ID, api, metadata, problem, settings as hostSettings, TOKEN } from './helpers'
+
+// Merge Fields over recorded HTTP: written on new contacts, updated on existing ones without a status, checked against
+// the audience's own merge fields first.
+
+const LIST = `/3.0/lists/${AUDIENCE_ID}`
+const settings = { audience_id: AUDIENCE_ID, email_property: 'email' }
+const auth = { accessToken: TOKEN, refreshToken: '' }
+const mapping = { ...defaultValues(fields), merge_fields: { '@path': '$.traits.details' } }
+
+interface Row {
+  email_address: string
+  status?: string
+  status_if_new?: string
+  merge_fields?: Record<string, unknown>
+}
+
+function engage(email: string, details?: Record<string, unknown>) {
+  return createTestEvent({
+    type: 'identify',
+    traits: { email, power_users: true, ...(details ? { details } : {}) },
+    context: { personas: { computation_class: 'audience', computation_key: 'power_users', external_audience_id: '10' } }
+  } as Partial<SegmentEvent>)
+}
+
+async function sync(events: SegmentEvent[], host = new Destination(definition)) {
+  return (await host.executeBatch('syncCohort', { events, mapping, settings, auth })) as {
+    status: number
+    body?: { result?: string }
+    errormessage?: string
+  }[]
+}
+
+function mergeFieldsLookup() {
+  const tags = [
+    ['FNAME', 'First Name', 'text'],
+    ['LNAME', 'Last Name', 'text'],
+    ['ADDRESS', 'Address', 'address'],
+    ['PHONE', 'Phone Number', 'phone'],
+    ['BIRTHDAY', 'Birthday', 'birthday']
+  ]
+  return api()
+    .get(`${LIST}/merge-fields`)
+    .query(true)
+    .reply(200, {
+      merge_fields: tags.map(([tag, name, type]) => ({ tag, name, type, required: false })),
+      total_items: tags.length
+    })
+}
+
+function audienceLookup() {
+  return api().get(LIST).query(true).reply(200, { id: AUDIENCE_ID, name: 'Newsletter', double_optin: false })
+}
+
+/** Batch subscribe calls, told apart by `update_existing`, with their rows recorded. */
+function subscribe(updateExisting: boolean, rows: Row[][]) {
+  return api()
+    .post(LIST, (body: { members: Row[]; update_existing: boolean }) => {
+      if (body.update_existing !== updateExisting) return false
+      rows.push(body.members)
+      return true
+    })
+    .query({ skip_merge_validation: 'true' })
+}
+
+describe('Merge Fields', () => {
+  it('writes them on new contacts under the audience’s tags, leaving out empty values, with one lookup', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    const created: Row[][] = []
+    subscribe(false, created).reply(
+      200,
+      subscribeAnswer({ created: [{ email: 'ada@example.com', status: 'subscribed' }] })
+    )
+    api()
+      .post(`${LIST}/segments/10`)
+      .reply(200, tagAnswer({ added: ['ada@example.com'] }))
+
+    const [result] = await sync([
+      engage('ada@example.com', { fname: 'Ada', LNAME: 'Lovelace', PHONE: '', BIRTHDAY: null })
+    ])
+    expect(result.status).toBe(200)
+    expect(result.body?.result).toBe('created_and_added')
+    expect(created).toEqual([
+      [{ email_address: 'ada@example.com', status: 'subscribed', merge_fields: { FNAME: 'Ada', LNAME: 'Lovelace' } }]
+    ])
+  })
+
+  it('updates existing contacts with status_if_new only, never status, then tags them', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    const created: Row[][] = []
+    const updates: Row[][] = []
+    subscribe(false, created).reply(
+      200,
+      subscribeAnswer({
+        created: [{ email: 'new@example.com', status: 'subscribed' }],
+        errors: [contactExists('old@example.com'), contactExists('plain@example.com')]
+      })
+    )
+    subscribe(true, updates).reply(
+      200,
+      subscribeAnswer({ updated: [{ email: 'old@example.com', status: 'unsubscribed' }] })
+    )
+    const tagBodies: unknown[] = []
+    api()
+      .post(`${LIST}/segments/10`, (body) => tagBodies.push(body) > 0)
+      .reply(200, tagAnswer({ added: ['new@example.com', 'old@example.com', 'plain@example.com'] }))
+
+    const results = await sync([
+      engage('new@example.com', { FNAME: 'New' }),
+      engage('old@example.com', { FNAME: 'Old' }),
+      engage('plain@example.com')
+    ])
+    expect(results.map((r) => [r.status, r.body?.result])).toEqual([
+      [200, 'created_and_added'],
+      [200, 'added'],
+      [200, 'added']
+    ])
+    // Only the existing contact that carries merge fields is updated, and its row has no `status`.
+    expect(updates).toEqual([
+      [{ email_address: 'old@example.com', status_if_new: 'subscribed', merge_fields: { FNAME: 'Old' } }]
+    ])
+    expect(tagBodies).toEqual([{ members_to_add: ['new@example.com', 'old@example.com', 'plain@example.com'] }])
+  })
+
+  it('fails an event naming the merge tag the audience does not have, and syncs the others', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    const created: Row[][] = []
+    subscribe(false, created).reply(
+      200,
+      subscribeAnswer({ created: [{ email: 'ok@example.com', status: 'subscribed' }] })
+    )
+    api()
+      .post(`${LIST}/segments/10`, { members_to_add: ['ok@example.com'] })
+      .reply(200, tagAnswer({ added: ['ok@example.com'] }))
+
+    const results = await sync([
+      engage('bad@example.com', { FNAME: 'A', NICKNAME: 'x' }),
+      engage('ok@example.com', { FNAME: 'B' })
+    ])
+    expect(results[0].status).toBe(400)
+    expect(results[0].errormessage).toBe(
+      `Unknown merge field "NICKNAME": audience "${AUDIENCE_ID}" has FNAME, LNAME, ADDRESS, PHONE, BIRTHDAY. Fix the Merge Fields mapping, or add the field to the audience in Mailchimp.`
+    )
+    expect(results[1].status).toBe(200)
+    expect(created.flat().map((row) => row.email_address)).toEqual(['ok@example.com'])
+  })
+
+  it('leaves a contact untagged, with Mailchimp’s reason, when its merge fields are refused', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    subscribe(false, []).reply(
+      200,
+      subscribeAnswer({ errors: [contactExists('a@example.com'), contactExists('b@example.com')] })
+    )
+    subscribe(true, []).reply(
+      200,
+      subscribeAnswer({
+        updated: [{ email: 'b@example.com', status: 'subscribed' }],
+        errors: [
+          {
+            email: 'a@example.com',
+            error: 'Your merge fields were invalid.',
+            field: 'BIRTHDAY',
+            fieldMessage: 'Please enter a valid date.'
+          }
+        ]
+      })
+    )
+    api()
+      .post(`${LIST}/segments/10`, { members_to_add: ['b@example.com'] })
+      .reply(200, tagAnswer({ added: ['b@example.com'] }))
+
+    const results = await sync([engage('a@example.com', { BIRTHDAY: 'soon' }), engage('b@example.com', { FNAME: 'B' })])
+    expect(results[0].status).toBe(400)
+    expect(results[0].errormessage).toMatch(
+      /merge fields, so it was not tagged either: Your merge fields were invalid\. \(BIRTHDAY: Please enter a valid date\.\)/
+    )
+    expect(results[1]).toMatchObject({ status: 200, body: { result: 'added' } })
+  })
+
+  it('makes the update’s contacts retryable when Mailchimp throttles it, and tags the rest', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    subscribe(false, []).reply(
+      200,
+      subscribeAnswer({
+        created: [{ email: 'b@example.com', status: 'subscribed' }],
+        errors: [contactExists('a@example.com')]
+      })
+    )
+    subscribe(true, []).reply(
+      ...problem(429, 'TooManyRequests', 'You have exceeded the limit of 10 simultaneous connections.')
+    )
+    api()
+      .post(`${LIST}/segments/10`, { members_to_add: ['b@example.com'] })
+      .reply(200, tagAnswer({ added: ['b@example.com'] }))
+
+    const results = await sync([engage('a@example.com', { FNAME: 'A' }), engage('b@example.com')])
+    expect(results.map((r) => r.status)).toEqual([429, 200])
+    expect(results[0].errormessage).toMatch(/10 simultaneous connections/)
+  })
+
+  it('offers the audience’s merge fields as keys in the mapping', async () => {
+    metadata()
+    mergeFieldsLookup()
+    const integration = createTestIntegration(definition)
+    const response = await integration.testDynamicField('syncCohort', 'merge_fields.__keys__', {
+      settings: hostSettings,
+      payload: {},
+      auth
+    })
+    expect(response).toMatchObject({
+      choices: [
+        { label: 'First Name (FNAME)', value: 'FNAME', description: 'text' },
+        { label: 'Last Name (LNAME)', value: 'LNAME' },
+        { label: 'Address (ADDRESS)', value: 'ADDRESS' },
+        { label: 'Phone Number (PHONE)', value: 'PHONE' },
+        { label: 'Birthday (BIRTHDAY)', value: 'BIRTHDAY' }
+      ]
+    })
+  })
+
+  it('says why the merge fields cannot be listed, naming the audience', async () => {
+    metadata()
+    api()
+      .get(`${LIST}/merge-fields`)
+      .query(true)
+      .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
+    const integration = createTestIntegration(definition)
+    const response = await integration.testDynamicField('syncCohort', 'merge_fields.__keys__', {
+      settings: hostSettings,
+      payload: {},
+      auth
+    })
+    expect(response).toMatchObject({ choices: [], error: { code: 'AUDIENCE_NOT_FOUND' } })
+    expect((response as { error: { message: string } }).error.message).toMatch(/no audience "57afe96172"/)
+  })
+})
