@@ -9,6 +9,10 @@ export { destination }
 export default destination
 
 /** The destination's pure planner and its tag-name rule: what a sync would send. Tools use them for dry runs. */
-export { planSync } from './destinations/mailchimp-cohort/syncCohort/plan'
+export { foldEmail, planSync } from './destinations/mailchimp-cohort/syncCohort/plan'
 export { checkTagName } from './destinations/mailchimp-cohort/validation'
 export type { ContactChange, Plan, PlanInput, TagPlan } from './destinations/mailchimp-cohort/syncCohort/plan'
+
+/** Who carries a cohort's tag, read without changing anything: tools diff it against a cohort for a full resync. */
+export { readTagMembers } from './destinations/mailchimp-cohort/tag-members'
+export type { TagMembers, TagMembersInput } from './destinations/mailchimp-cohort/tag-members'

@@ -152,6 +152,189 @@ describe('a real run against the sandbox', () => {
   })
 })
 
+describe('--mirror: a full resync', () => {
+  const tagged = (...emails: string[]) =>
+    sandbox.addContacts(
+      audienceId,
+      emails.map((email) => ({ email_address: email, status: 'subscribed' as const, tags: ['Power users'] }))
+    )
+
+  it('also untags contacts who carry the tag but are not in the file, and keeps them in the audience', async () => {
+    // Mailchimp holds one spelling, the file another: the same contact, so not a leaver.
+    tagged('ADA@Mail.Sample-Shop.dev', 'bob@mail.sample-shop.dev', 'byhand@mail.sample-shop.dev')
+    const { code, stdout } = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--cohort',
+      'Power users',
+      '--mirror',
+      '--json'
+    ])
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout).mirror).toEqual({
+      tag_members: 3,
+      to_untag: 1,
+      examples: ['byhand@mail.sample-shop.dev'],
+      refused: null
+    })
+    expect(members()).toEqual(['ADA@Mail.Sample-Shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
+    expect(sandbox.contact(audienceId, 'byhand@mail.sample-shop.dev')?.status).toBe('subscribed')
+  })
+
+  it('reads a tag of several pages', async () => {
+    const many = Array.from({ length: 2500 }, (_, n) => `p${n}@mail.sample-shop.dev`)
+    tagged(...many)
+    const csv = `email\n${many.slice(10).join('\n')}\n`
+    const { code, stdout } = await cli([
+      '--file',
+      file('big.csv', csv),
+      '--cohort',
+      'Power users',
+      '--mirror',
+      '--json'
+    ])
+    expect(code).toBe(0)
+    expect(JSON.parse(stdout).mirror).toMatchObject({ tag_members: 2500, to_untag: 10 })
+    expect(sandbox.counters.byRoute['GET /3.0/lists/{list_id}/segments/{segment_id}/members']).toBe(3)
+    expect(members()).toHaveLength(2490)
+  })
+
+  it('shows the diff in a dry run and changes nothing', async () => {
+    tagged('ada@mail.sample-shop.dev', 'byhand@mail.sample-shop.dev')
+    const before = JSON.stringify([sandbox.contacts(audienceId), sandbox.tags(audienceId)])
+    const { code, stdout } = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--cohort',
+      'Power users',
+      '--mirror',
+      '--dry-run'
+    ])
+    expect(code).toBe(0)
+    expect(stdout).toMatch(
+      /Mirror: the tag had 2 contacts; 1 of them are not in the file and would lose it \(e\.g\. byhand@mail\.sample-shop\.dev\)/
+    )
+    expect(JSON.stringify([sandbox.contacts(audienceId), sandbox.tags(audienceId)])).toBe(before)
+    expect(Object.keys(sandbox.counters.byRoute).every((route) => route.startsWith('GET '))).toBe(true)
+  })
+
+  it('refuses to untag more than half the tag unless told to, and nothing is sent', async () => {
+    tagged('ada@mail.sample-shop.dev', 'w@mail.sample-shop.dev', 'x@mail.sample-shop.dev', 'y@mail.sample-shop.dev')
+    const refused = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users', '--mirror'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(
+      /--mirror would remove the tag from 3 of its 4 contacts \(75%\), more than the 50% allowed/
+    )
+    expect(members()).toHaveLength(4)
+    expect(Object.keys(sandbox.counters.byRoute).every((route) => route.startsWith('GET '))).toBe(true)
+
+    const dryRun = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--cohort',
+      'Power users',
+      '--mirror',
+      '--dry-run'
+    ])
+    expect(dryRun.code).toBe(2)
+    expect(dryRun.stdout).toMatch(/Refused: --mirror would remove the tag from 3 of its 4 contacts/)
+
+    const raised = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--cohort',
+      'Power users',
+      '--mirror',
+      '--max-untag',
+      '80'
+    ])
+    expect(raised.code).toBe(0)
+    expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
+  })
+
+  it('goes ahead with --force', async () => {
+    tagged('w@mail.sample-shop.dev', 'x@mail.sample-shop.dev')
+    const { code } = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--cohort',
+      'Power users',
+      '--mirror',
+      '--force'
+    ])
+    expect(code).toBe(0)
+    expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
+  })
+
+  it('cannot be combined with --remove-file', async () => {
+    const { code, stderr } = await cli([
+      '--file',
+      file('cohort.csv', cohortCsv),
+      '--remove-file',
+      file('leavers.csv', 'email\nzed@mail.sample-shop.dev\n'),
+      '--cohort',
+      'Power users',
+      '--mirror'
+    ])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/--mirror takes the whole cohort from --file/)
+    expect(sandbox.counters.total).toBe(0)
+  })
+})
+
+describe('--merge-field', () => {
+  const csv = 'email,first\nada@mail.sample-shop.dev,Ada\nbob@mail.sample-shop.dev,Bob\n'
+
+  it('writes a column into a merge field of new and existing contacts, leaving statuses alone', async () => {
+    sandbox.addContacts(audienceId, [{ email_address: 'bob@mail.sample-shop.dev', status: 'unsubscribed' }])
+    const { code } = await cli([
+      '--file',
+      file('names.csv', csv),
+      '--cohort',
+      'Power users',
+      '--merge-field',
+      'fname=first'
+    ])
+    expect(code).toBe(0)
+    expect(sandbox.contact(audienceId, 'ada@mail.sample-shop.dev')?.merge_fields).toMatchObject({ FNAME: 'Ada' })
+    expect(sandbox.contact(audienceId, 'bob@mail.sample-shop.dev')).toMatchObject({
+      status: 'unsubscribed',
+      merge_fields: { FNAME: 'Bob' }
+    })
+    expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev'])
+  })
+
+  it('refuses a merge tag the audience does not have, before sending anything', async () => {
+    const { code, stderr } = await cli([
+      '--file',
+      file('names.csv', csv),
+      '--cohort',
+      'Power users',
+      '--merge-field',
+      'NICK=first'
+    ])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(
+      /--merge-field: audience \w+ has no merge field NICK \(it has FNAME, LNAME, ADDRESS, PHONE, BIRTHDAY\)/
+    )
+    expect(Object.keys(sandbox.counters.byRoute).every((route) => route.startsWith('GET '))).toBe(true)
+  })
+
+  it('refuses a column that is not in the file', async () => {
+    const { code, stderr } = await cli([
+      '--file',
+      file('names.csv', csv),
+      '--cohort',
+      'Power users',
+      '--merge-field',
+      'LNAME=last'
+    ])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/names\.csv has no column "last".*--merge-field LNAME=/)
+    expect(sandbox.counters.total).toBe(0)
+  })
+})
+
 describe('the sync engine', () => {
   it('gives every row an outcome, after retries, when a whole batch throws', async () => {
     const definition = mailchimpCohorts({ endpoints: sandbox.endpoints })

@@ -247,3 +247,103 @@ describe('faults: only the events of the failing request are retryable, and a re
     expect(sandbox.counters.peakInFlight).toBeLessThanOrEqual(8)
   })
 })
+
+describe('beyond the peers, against the sandbox', () => {
+  it('writes merge fields on new and existing contacts without touching any status', async () => {
+    sandbox.addContacts(audienceId, [
+      { email_address: email(1), status: 'unsubscribed', merge_fields: { FNAME: 'Old', LNAME: 'Kept' } },
+      { email_address: email(2), status: 'pending' }
+    ])
+    const destination = host()
+    const tagId = await connect(destination)
+    const withDetails = (n: number, details: Record<string, string>) => {
+      const event = engage(email(n), true, tagId)
+      event.traits = { ...event.traits, details }
+      return event
+    }
+    const { oauth, ...actionSettings } = settings()
+    const mapping = {
+      ...defaultValues(destination.definition.actions.syncCohort.fields),
+      user_properties: { '@path': '$.traits' },
+      merge_fields: { '@path': '$.traits.details' }
+    }
+    const results = (await destination.executeBatch('syncCohort', {
+      events: [
+        withDetails(0, { FNAME: 'Ada', PHONE: '555-0100' }),
+        withDetails(1, { fname: 'New', LNAME: '' }),
+        withDetails(2, { FNAME: 'Pat' }),
+        withDetails(3, { NICKNAME: 'x' })
+      ],
+      mapping,
+      settings: actionSettings,
+      auth: { accessToken: oauth.access_token, refreshToken: '' }
+    })) as { status: number; errormessage?: string }[]
+
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 400])
+    expect(results[3].errormessage).toMatch(/Unknown merge field "NICKNAME"/)
+    expect(sandbox.contact(audienceId, email(0))).toMatchObject({
+      status: 'subscribed',
+      merge_fields: { FNAME: 'Ada', PHONE: '555-0100' }
+    })
+    // A blank value leaves what Mailchimp holds; the status stays as it was.
+    expect(sandbox.contact(audienceId, email(1))).toMatchObject({
+      status: 'unsubscribed',
+      merge_fields: { FNAME: 'New', LNAME: 'Kept' }
+    })
+    expect(sandbox.contact(audienceId, email(2))).toMatchObject({ status: 'pending', merge_fields: { FNAME: 'Pat' } })
+    expect(sandbox.contact(audienceId, email(3))).toBeUndefined()
+    expect(sandbox.tagMembers(audienceId, Number(tagId)).sort()).toEqual([email(0), email(1), email(2)].sort())
+  })
+
+  it('permanently deletes a contact on a deletion request when turned on, and Mailchimp then refuses it', async () => {
+    const destination = host()
+    const tagId = await connect(destination)
+    await sync(destination, [engage(email(1), true, tagId)])
+    const deletion = { type: 'delete', userId: email(1), anonymousId: null } as unknown as SegmentEvent
+
+    await expect(destination.onDelete!(deletion, settings())).resolves.toEqual({
+      output: 'Not deleted: "Permanently Delete Contacts on Deletion Requests" is off for this destination.'
+    })
+    expect(sandbox.contact(audienceId, email(1))).toBeDefined()
+
+    const on = { ...settings(), delete_contacts_on_request: true }
+    await expect(destination.onDelete!(deletion, on)).resolves.toEqual({
+      output: `Contact permanently deleted from audience ${audienceId}.`
+    })
+    expect(sandbox.contact(audienceId, email(1))).toBeUndefined()
+    await expect(destination.onDelete!(deletion, on)).resolves.toEqual({
+      output: `No contact with this address in audience ${audienceId}: nothing to delete.`
+    })
+    const [again] = await sync(destination, [engage(email(1), true, tagId)])
+    expect(again.status).toBe(400)
+    expect(again.errormessage).toMatch(/permanently deleted/)
+  })
+
+  it('mirrors a Reverse ETL model: added and updated rows join the tag, deleted rows leave it', async () => {
+    const destination = host()
+    const tagId = await connect(destination)
+    const row = (event: string, address: string): SegmentEvent => ({
+      type: 'track',
+      event,
+      properties: { email: address }
+    })
+    const { oauth, ...actionSettings } = settings()
+    const run = (events: SegmentEvent[]) =>
+      destination.executeBatch('syncCohort', {
+        events,
+        mapping: {
+          ...defaultValues(destination.definition.actions.syncCohort.fields),
+          external_audience_id: tagId,
+          __segment_internal_sync_mode: 'mirror'
+        },
+        settings: actionSettings,
+        auth: { accessToken: oauth.access_token, refreshToken: '' }
+      })
+    await run([row('new', email(1)), row('new', email(2)), row('new', email(3))])
+    expect(sandbox.tagMembers(audienceId, Number(tagId)).sort()).toEqual([email(1), email(2), email(3)].sort())
+    const results = await run([row('deleted', email(2)), row('updated', email(4))])
+    expect(results.map((r) => r.status)).toEqual([200, 200])
+    expect(sandbox.tagMembers(audienceId, Number(tagId)).sort()).toEqual([email(1), email(3), email(4)].sort())
+    expect(sandbox.contact(audienceId, email(2))).toBeDefined()
+  })
+})

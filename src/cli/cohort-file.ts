@@ -13,12 +13,16 @@ export interface CohortRow {
   inCohort: boolean
   /** Why the row cannot be sent, when the file itself says something unusable about it. */
   problem?: string
+  /** Values for the contact's merge fields, by merge tag. */
+  mergeFields?: Record<string, unknown>
 }
 
 export interface ReadOptions {
   emailColumn: string
   /** A column of true/false telling members from leavers; absent: every row has `inCohort = defaultMembership`. */
   membershipColumn?: string
+  /** Columns written into merge fields, by merge tag: `{ FNAME: 'first_name' }`. */
+  mergeColumns?: Record<string, string>
   defaultMembership: boolean
 }
 
@@ -43,9 +47,11 @@ export async function readCohortFile(path: string, options: ReadOptions): Promis
   if (records.length === 0) throw new UsageError(`${name} has a header row but no contacts.`)
 
   const columns = new Set(records.flatMap(({ record }) => Object.keys(record)))
+  const merge = Object.entries(options.mergeColumns ?? {})
   for (const [column, flag] of [
     [options.emailColumn, '--email-column'],
-    [options.membershipColumn, '--membership-column']
+    [options.membershipColumn, '--membership-column'],
+    ...merge.map(([tag, column]) => [column, `--merge-field ${tag}=…`] as const)
   ] as const) {
     if (column !== undefined && !columns.has(column)) {
       throw new UsageError(
@@ -55,21 +61,25 @@ export async function readCohortFile(path: string, options: ReadOptions): Promis
   }
 
   return records.map(({ line, record }) => {
-    const source = `${name}:${line}`
-    if (options.membershipColumn === undefined) {
-      return { source, email: record[options.emailColumn], inCohort: options.defaultMembership }
+    const row: CohortRow = {
+      source: `${name}:${line}`,
+      email: record[options.emailColumn],
+      inCohort: options.defaultMembership,
+      ...(merge.length > 0
+        ? { mergeFields: Object.fromEntries(merge.map(([tag, column]) => [tag, record[column]])) }
+        : {})
     }
+    if (options.membershipColumn === undefined) return row
     const raw = record[options.membershipColumn]
     const membership = typeof raw === 'boolean' ? raw : membershipOf(String(raw ?? ''))
     if (membership === undefined) {
       return {
-        source,
-        email: record[options.emailColumn],
+        ...row,
         inCohort: false,
         problem: `Column ${JSON.stringify(options.membershipColumn)} holds ${JSON.stringify(raw ?? '')}: use true or false.`
       }
     }
-    return { source, email: record[options.emailColumn], inCohort: membership }
+    return { ...row, inCohort: membership }
   })
 }
 

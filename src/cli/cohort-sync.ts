@@ -1,11 +1,21 @@
 import { createRequestClient, defaultValues, Destination } from '@segment/actions-core'
-import type { AudienceDestinationDefinition, SegmentEvent } from '@segment/actions-core'
-import { checkTagName, planSync } from '../index'
-import type { AudienceSettings, ContactChange, Settings, SyncCohortPayload } from '../index'
+import type { AudienceDestinationDefinition, DynamicFieldResponse, SegmentEvent } from '@segment/actions-core'
+import { checkTagName, foldEmail, planSync, readTagMembers } from '../index'
+import type {
+  AudienceSettings,
+  ContactChange,
+  DestinationOptions,
+  Settings,
+  SyncCohortPayload,
+  TagMembers
+} from '../index'
 import type { CohortRow } from './cohort-file'
-import { beforeSync, UsageError } from './errors'
+import { beforeSync, TransientError, UsageError } from './errors'
 
 export type StatusIfNew = NonNullable<SyncCohortPayload['status_if_new']>
+
+/** Where each event carries its row's merge field values. */
+const MERGE_FIELDS_TRAIT = 'mailchimp_merge_fields'
 
 /** Mailchimp's cap per request; batches pair 500 joiners with 500 leavers so each costs one call of each kind. */
 const PER_REQUEST = 500
@@ -21,6 +31,8 @@ export interface CohortSyncJob {
   emailColumn: string
   rows: CohortRow[]
   statusIfNew: StatusIfNew
+  /** Also untag contacts that carry the tag but are not in the file. */
+  mirror?: MirrorOptions
   /** The tag's id from an earlier `createAudience`, as a host keeps it; checked with `getAudience` instead. */
   tagId?: string
   dryRun?: boolean
@@ -46,6 +58,25 @@ export interface RowOutcome {
   attempts: number
 }
 
+/** A full resync: the tag ends up on exactly the file's contacts. */
+export interface MirrorOptions {
+  /** How the destination was built, to read the tag's members the same way. */
+  options: DestinationOptions
+  /** The largest share of the tag's contacts (0–1) a mirror may untag without `force`. */
+  maxUntagShare: number
+  force: boolean
+}
+
+export interface MirrorSummary {
+  /** Contacts carrying the tag before the sync. */
+  tagMembers: number
+  /** Of those, the ones missing from the file, which lose the tag. */
+  toUntag: number
+  examples: string[]
+  /** Why the safety check refuses to go ahead, when it does. */
+  refused?: string
+}
+
 export interface SyncSummary {
   cohort: string
   audienceId: string
@@ -59,6 +90,7 @@ export interface SyncSummary {
   duplicates: number
   /** The sync's own requests (batch subscribe and tag calls), as planned; lookups come on top. */
   plannedRequests: { batchSubscribe: number; tagUpdates: number }
+  mirror?: MirrorSummary
   outcomes: RowOutcome[]
   elapsedMs: number
 }
@@ -90,12 +122,10 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
   const mapping = {
     ...defaultValues(job.definition.actions.syncCohort.fields),
     user_properties: { '@path': '$.traits' },
+    merge_fields: { '@path': `$.traits.${MERGE_FIELDS_TRAIT}` },
     cohort_name: job.cohort,
     status_if_new: job.statusIfNew
   }
-
-  const planned = plan(job)
-  const summary = summarize(job, planned)
 
   try {
     checkTagName(job.cohort)
@@ -103,6 +133,15 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
     throw new UsageError(`--cohort: ${(error as Error).message}`)
   }
   await checkConnection(job.definition, settings)
+  await checkMergeTags(destination, job, settings)
+  const mirror = job.mirror ? await mirrorDiff(job, job.mirror) : undefined
+  const rows = mirror ? [...job.rows, ...mirror.leavers] : job.rows
+  const planned = plan({ ...job, rows })
+  const summary = {
+    ...summarize({ ...job, rows }, planned),
+    rows: job.rows.length,
+    ...(mirror ? { mirror: mirror.summary } : {})
+  }
   const outcomes = new Map<number, RowOutcome>()
   const settle = (index: number, outcome: Omit<RowOutcome, 'source' | 'email' | 'inCohort'>) => {
     const { row } = planned[index]
@@ -117,6 +156,7 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
       if (entry.refusal) settle(entry.index, { status: 400, message: entry.refusal, attempts: 0 })
     return { ...summary, outcomes: [...outcomes.values()], elapsedMs: Date.now() - started }
   }
+  if (mirror?.summary.refused) throw new UsageError(mirror.summary.refused)
 
   let tagId: string
   try {
@@ -135,7 +175,11 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
     type: 'identify',
     messageId: `mailchimp-cohort-${entry.index}`,
     timestamp: new Date().toISOString(),
-    traits: { [job.emailColumn]: entry.row.email as string, [key]: entry.row.inCohort },
+    traits: {
+      [job.emailColumn]: entry.row.email as string,
+      [key]: entry.row.inCohort,
+      ...(entry.row.mergeFields ? { [MERGE_FIELDS_TRAIT]: entry.row.mergeFields as Record<string, string> } : {})
+    },
     context: { personas: { computation_class: 'audience', computation_key: key, external_audience_id: tagId } }
   })
 
@@ -193,6 +237,72 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
 }
 
 /**
+ * Reads who carries the tag now and turns everyone missing from the file into a leaver. Refuses (in `refused`) to
+ * untag more than the allowed share of the tag unless forced: a truncated export must not empty a tag.
+ */
+async function mirrorDiff(
+  job: CohortSyncJob,
+  mirror: MirrorOptions
+): Promise<{ leavers: CohortRow[]; summary: MirrorSummary }> {
+  let current: TagMembers
+  try {
+    current = await readTagMembers(
+      { token: job.token, audienceId: job.audienceId, tagName: job.cohort },
+      mirror.options
+    )
+  } catch (error) {
+    throw beforeSync(
+      error,
+      `Cannot read who carries the tag ${JSON.stringify(job.cohort)}`,
+      'Nothing was sent; try again later.'
+    )
+  }
+  const inFile = new Set(job.rows.flatMap((row) => (typeof row.email === 'string' ? [foldEmail(row.email)] : [])))
+  const missing = current.emails.filter((email) => !inFile.has(foldEmail(email)))
+  const share = current.emails.length === 0 ? 0 : missing.length / current.emails.length
+  const percent = (value: number) => `${Math.round(value * 1000) / 10}%`
+  const refused =
+    share > mirror.maxUntagShare && !mirror.force
+      ? `--mirror would remove the tag from ${missing.length} of its ${current.emails.length} contacts (${percent(share)}), more than the ${percent(mirror.maxUntagShare)} allowed. Check that the file holds the whole cohort; to go ahead, raise --max-untag or pass --force.`
+      : undefined
+  return {
+    leavers: missing.map((email) => ({ source: `tag "${job.cohort}"`, email, inCohort: false })),
+    summary: {
+      tagMembers: current.emails.length,
+      toUntag: missing.length,
+      examples: missing.slice(0, 5),
+      ...(refused ? { refused } : {})
+    }
+  }
+}
+
+/**
+ * Every merge tag the rows carry must be one of the audience's, as the destination's own field lists them: a wrong
+ * `--merge-field` would otherwise fail every row.
+ */
+async function checkMergeTags(
+  destination: Destination<Settings>,
+  job: CohortSyncJob,
+  settings: Settings & { oauth: { access_token: string } }
+): Promise<void> {
+  const tags = new Set(job.rows.flatMap((row) => Object.keys(row.mergeFields ?? {})))
+  if (tags.size === 0) return
+  const response = (await destination.executeDynamicField('syncCohort', 'merge_fields.__keys__', {
+    settings,
+    payload: {},
+    auth: { accessToken: settings.oauth.access_token, refreshToken: '' }
+  })) as DynamicFieldResponse
+  if (response.error) throw new TransientError(`${response.error.message} Nothing was sent; try again later.`)
+  const known = new Set(response.choices.map((choice) => choice.value.toUpperCase()))
+  const unknown = [...tags].filter((tag) => !known.has(tag.toUpperCase()))
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--merge-field: audience ${job.audienceId} has no merge field ${unknown.join(', ')} (it has ${[...known].join(', ') || 'none'}).`
+    )
+  }
+}
+
+/**
  * The destination's own connection check (the OAuth metadata, then the audience), read-only. Called directly rather
  * than through actions-core's `testAuthentication`, which rewords every failure as "Credentials are invalid" and so
  * would hide a Mailchimp outage behind a credentials error.
@@ -219,6 +329,7 @@ function plan(job: CohortSyncJob): Planned[] {
     payloads: candidates.map(({ row }) => ({
       user_properties: { [job.emailColumn]: row.email },
       in_cohort: row.inCohort,
+      merge_fields: row.mergeFields,
       cohort_name: job.cohort,
       status_if_new: job.statusIfNew,
       enable_batching: true

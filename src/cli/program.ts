@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
 import { mailchimpCohorts } from '../index'
 import type { DestinationOptions } from '../index'
@@ -36,6 +36,10 @@ interface SyncOptions {
   membershipColumn?: string
   audience?: string
   statusIfNew: StatusIfNew
+  mirror?: boolean
+  maxUntag: number
+  force?: boolean
+  mergeField: Record<string, string>
   dryRun?: boolean
   json?: boolean
 }
@@ -65,6 +69,33 @@ export async function run(args: string[], io: Io): Promise<number> {
         .choices(STATUSES)
         .default('audience_default')
     )
+    .option(
+      '--mirror',
+      'full resync: also remove the tag from contacts who carry it but are not in --file (read from Mailchimp first)'
+    )
+    .option(
+      '--max-untag <percent>',
+      'with --mirror, refuse to untag more than this share of the tag',
+      (value: string) => {
+        const percent = Number(value)
+        if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
+          throw new InvalidArgumentError('a percentage from 0 to 100')
+        }
+        return percent
+      },
+      50
+    )
+    .option('--force', 'with --mirror, untag however many contacts the file leaves out')
+    .option(
+      '--merge-field <TAG=column>',
+      'write a column into a merge field, e.g. FNAME=first_name (repeatable)',
+      (value: string, previous: Record<string, string>) => {
+        const match = /^\s*([A-Za-z0-9_]+)\s*=\s*(.+?)\s*$/.exec(value)
+        if (!match) throw new InvalidArgumentError('use TAG=column, such as FNAME=first_name')
+        return { ...previous, [match[1].toUpperCase()]: match[2] }
+      },
+      {}
+    )
     .option('--dry-run', 'read the files and check the connection, then print the plan and counts; change nothing')
     .option('--json', 'print a machine-readable report on stdout')
     .action(async (options: SyncOptions) => {
@@ -91,11 +122,17 @@ async function sync(options: SyncOptions, io: Io): Promise<number> {
   if (credentials.kind !== 'sandbox' && !options.audience) {
     throw new UsageError('--audience is required with Mailchimp credentials: give the audience (list) ID to sync into.')
   }
+  if (options.mirror && (options.removeFile || options.membershipColumn)) {
+    throw new UsageError(
+      '--mirror takes the whole cohort from --file and untags everyone else; it cannot be combined with --remove-file or --membership-column.'
+    )
+  }
   // Every file is read and checked before anything is sent.
   const rows: CohortRow[] = [
     ...(await readCohortFile(options.file, {
       emailColumn: options.emailColumn,
       membershipColumn: options.membershipColumn,
+      mergeColumns: options.mergeField,
       defaultMembership: true
     })),
     ...(options.removeFile
@@ -144,6 +181,9 @@ async function sync(options: SyncOptions, io: Io): Promise<number> {
       rows,
       statusIfNew: options.statusIfNew,
       dryRun: options.dryRun,
+      mirror: options.mirror
+        ? { options: destinationOptions, maxUntagShare: options.maxUntag / 100, force: options.force ?? false }
+        : undefined,
       retryDelayMs: io.retryDelayMs,
       onProgress: (settled) => bar?.update(settled)
     })
@@ -152,7 +192,8 @@ async function sync(options: SyncOptions, io: Io): Promise<number> {
     await stopSandbox?.()
   }
 
-  const exitCode = summary.outcomes.every(landed) ? EXIT.ok : EXIT.someFailed
+  // A dry run whose mirror the safety check would refuse ends like the real run would: a usage error.
+  const exitCode = summary.mirror?.refused ? EXIT.usage : summary.outcomes.every(landed) ? EXIT.ok : EXIT.someFailed
   const requests = countRequests?.()
   io.stdout(
     options.json

@@ -42,6 +42,13 @@ export function formatReport(summary: SyncSummary, target: Target, requests?: nu
     `Rows: ${n(summary.rows)} read, ${n(summary.contacts)} contacts (${n(summary.joiners)} in the cohort, ${n(summary.leavers)} leaving), ${n(summary.duplicates)} duplicate rows folded`,
     `${summary.dryRun ? 'Would send' : 'Planned'}: ${n(summary.plannedRequests.batchSubscribe)} batch subscribe and ${n(summary.plannedRequests.tagUpdates)} tag calls, plus a few lookups`
   ]
+  if (summary.mirror) {
+    const { tagMembers, toUntag, examples, refused } = summary.mirror
+    lines.push(
+      `Mirror: the tag had ${n(tagMembers)} contacts; ${n(toUntag)} of them are not in the file and ${summary.dryRun ? 'would lose' : 'lose'} it${examples.length > 0 ? ` (e.g. ${examples.join(', ')})` : ''}`
+    )
+    if (refused) lines.push(`Refused: ${refused}`)
+  }
   if (requests !== undefined) lines.push(`Requests Mailchimp received: ${n(requests)}`)
   if (summary.outcomes.length > 0) {
     lines.push(summary.dryRun ? 'Would be refused:' : 'Outcomes:')
@@ -79,6 +86,16 @@ export function jsonReport(summary: SyncSummary, target: Target, exitCode: numbe
       batch_subscribe: summary.plannedRequests.batchSubscribe,
       tag_updates: summary.plannedRequests.tagUpdates
     },
+    ...(summary.mirror
+      ? {
+          mirror: {
+            tag_members: summary.mirror.tagMembers,
+            to_untag: summary.mirror.toUntag,
+            examples: summary.mirror.examples,
+            refused: summary.mirror.refused ?? null
+          }
+        }
+      : {}),
     ...(requests !== undefined ? { requests } : {}),
     outcomes: Object.fromEntries(outcomeCounts(summary.outcomes).map(({ outcome, rows }) => [outcome, rows])),
     failed: summary.outcomes

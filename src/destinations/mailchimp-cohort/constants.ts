@@ -11,6 +11,9 @@ export const MAILCHIMP_ENDPOINTS: MailchimpEndpoints = {
   apiBaseUrl: (dc) => `https://${dc}.api.mailchimp.com/3.0`
 }
 
+/** Tells Mailchimp who is calling, on every request. */
+export const USER_AGENT = 'Segment (Actions) mailchimp-cohort-destination'
+
 /** Where an operator finds the audience ID; shared by the setting's description and the errors about it. */
 export const AUDIENCE_ID_HELP =
   'In Mailchimp, open Audience > All contacts > Settings > Audience name and defaults: the Audience ID is shown there.'

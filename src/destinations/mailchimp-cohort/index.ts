@@ -4,7 +4,7 @@ import { createCohortTag, getCohortTag, testConnection } from './audience'
 import { deleteContact } from './deletion'
 import type { AudienceSettings, Settings } from './generated-types'
 import type { DestinationOptions } from './mailchimp/client'
-import { AUDIENCE_ID_HELP } from './constants'
+import { AUDIENCE_ID_HELP, USER_AGENT } from './constants'
 import { NO_TOKEN_MESSAGE, RECONNECT_MESSAGE } from './mailchimp/errors'
 import { syncCohort } from './syncCohort'
 import { isDataCenter } from './validation'
@@ -65,7 +65,7 @@ export function mailchimpCohorts(
         Promise.reject(new InvalidAuthenticationError(auth?.accessToken ? RECONNECT_MESSAGE : NO_TOKEN_MESSAGE))
     },
 
-    extendRequest: () => ({ headers: { 'user-agent': 'Segment (Actions) mailchimp-cohort-destination' } }),
+    extendRequest: () => ({ headers: { 'user-agent': USER_AGENT } }),
 
     audienceFields: {
       tag_name: {

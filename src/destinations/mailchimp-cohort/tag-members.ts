@@ -1,0 +1,36 @@
+import { createRequestClient } from '@segment/actions-core'
+import { USER_AGENT } from './constants'
+import { MailchimpClient } from './mailchimp/client'
+import type { DestinationOptions } from './mailchimp/client'
+import { findTag } from './tags'
+import { checkAudienceId, checkTagName } from './validation'
+
+export interface TagMembersInput {
+  /** An OAuth token or an API key (with `options.dataCenter`). */
+  token: string
+  audienceId: string
+  /** The tag's name, matched ignoring letter case as `createAudience` does. */
+  tagName: string
+}
+
+export interface TagMembers {
+  /** The tag's id; absent when the audience has no tag of that name (then nobody carries it). */
+  tagId?: string
+  /** Every address carrying the tag, whatever the contact's status. */
+  emails: string[]
+}
+
+/**
+ * Who carries a cohort's tag now, read page by page and changing nothing. A full resync ("mirror") diffs this against
+ * the cohort to find the contacts to untag.
+ */
+export async function readTagMembers(input: TagMembersInput, options: DestinationOptions = {}): Promise<TagMembers> {
+  const audienceId = checkAudienceId(input.audienceId)
+  const request = createRequestClient({ headers: { 'user-agent': USER_AGENT } })
+  const client = new MailchimpClient(request, input.token, options)
+  const tag = await findTag(client, audienceId, checkTagName(input.tagName))
+  if (!tag) return { emails: [] }
+  const emails: string[] = []
+  for await (const page of client.tagMembers(audienceId, String(tag.id))) emails.push(...page)
+  return { tagId: String(tag.id), emails }
+}
