@@ -162,6 +162,10 @@ describe('--mirror: a full resync', () => {
   it('also untags contacts who carry the tag but are not in the file, and keeps them in the audience', async () => {
     // Mailchimp holds one spelling, the file another: the same contact, so not a leaver.
     tagged('ADA@Mail.Sample-Shop.dev', 'bob@mail.sample-shop.dev', 'byhand@mail.sample-shop.dev')
+    // Mailchimp lists unsubscribed contacts among a tag's members only when asked to: the mirror asks.
+    sandbox.addContacts(audienceId, [
+      { email_address: 'unsub@mail.sample-shop.dev', status: 'unsubscribed', tags: ['Power users'] }
+    ])
     const { code, stdout } = await cli([
       '--file',
       file('cohort.csv', cohortCsv),
@@ -172,13 +176,17 @@ describe('--mirror: a full resync', () => {
     ])
     expect(code).toBe(0)
     expect(JSON.parse(stdout).mirror).toEqual({
-      tag_members: 3,
-      to_untag: 1,
-      examples: ['byhand@mail.sample-shop.dev'],
+      tag_members: 4,
+      to_untag: 2,
+      examples: ['byhand@mail.sample-shop.dev', 'unsub@mail.sample-shop.dev'],
       refused: null
     })
     expect(members()).toEqual(['ADA@Mail.Sample-Shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
     expect(sandbox.contact(audienceId, 'byhand@mail.sample-shop.dev')?.status).toBe('subscribed')
+    expect(sandbox.contact(audienceId, 'unsub@mail.sample-shop.dev')).toMatchObject({
+      status: 'unsubscribed',
+      tags: []
+    })
   })
 
   it('reads a tag of several pages', async () => {
