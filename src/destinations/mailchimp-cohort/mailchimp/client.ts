@@ -134,20 +134,12 @@ export class MailchimpClient {
   /** Every tag of the audience, a page of up to 1,000 at a time. */
   async *tags(audienceId: string): AsyncGenerator<Tag[]> {
     const id = checkAudienceId(audienceId)
-    for (let offset = 0; ; offset += TAG_PAGE_SIZE) {
-      const page = await this.call('GET', `/lists/${id}/segments`, {
-        schema: TagPage,
-        query: {
-          type: 'static',
-          count: TAG_PAGE_SIZE,
-          offset,
-          fields: 'segments.id,segments.name,segments.type,total_items'
-        },
-        subject: audienceSubject(id)
-      })
-      yield page.segments
-      if (page.segments.length < TAG_PAGE_SIZE || offset + TAG_PAGE_SIZE >= page.total_items) return
-    }
+    yield* this.pages(`/lists/${id}/segments`, {
+      schema: TagPage,
+      items: (page) => page.segments,
+      query: { type: 'static', fields: 'segments.id,segments.name,segments.type,total_items' },
+      subject: audienceSubject(id)
+    })
   }
 
   /** Creates an empty tag. */
@@ -232,23 +224,19 @@ export class MailchimpClient {
   async *tagMembers(audienceId: string, tagId: string): AsyncGenerator<string[]> {
     const id = checkAudienceId(audienceId)
     const tag = checkTagId(tagId)
-    for (let offset = 0; ; offset += TAG_PAGE_SIZE) {
-      const page = await this.call('GET', `/lists/${id}/segments/${tag}/members`, {
-        schema: TagMemberPage,
-        query: {
-          count: TAG_PAGE_SIZE,
-          offset,
-          // Without these Mailchimp leaves out unsubscribed, cleaned and transactional contacts that carry the tag.
-          include_cleaned: true,
-          include_transactional: true,
-          include_unsubscribed: true,
-          fields: 'members.email_address,total_items'
-        },
-        subject: tagSubject(id, tag)
-      })
-      yield page.members.map((member) => member.email_address)
-      if (page.members.length < TAG_PAGE_SIZE || offset + TAG_PAGE_SIZE >= page.total_items) return
-    }
+    const pages = this.pages(`/lists/${id}/segments/${tag}/members`, {
+      schema: TagMemberPage,
+      items: (page) => page.members,
+      query: {
+        // Without these Mailchimp leaves out unsubscribed, cleaned and transactional contacts that carry the tag.
+        include_cleaned: true,
+        include_transactional: true,
+        include_unsubscribed: true,
+        fields: 'members.email_address,total_items'
+      },
+      subject: tagSubject(id, tag)
+    })
+    for await (const members of pages) yield members.map((member) => member.email_address)
   }
 
   /**
@@ -296,6 +284,23 @@ export class MailchimpClient {
         throw new IntegrationError(tagNotFound(id, tag), 'TAG_NOT_FOUND', 404)
       }
       throw error
+    }
+  }
+
+  /** A listing read page by page, up to 1,000 items a request (Mailchimp's largest `count`), until the last page. */
+  private async *pages<P extends { total_items: number }, T>(
+    path: string,
+    options: { schema: z.ZodType<P>; items: (page: P) => T[]; query: CallOptions<P>['query']; subject: RequestSubject }
+  ): AsyncGenerator<T[]> {
+    for (let offset = 0; ; offset += TAG_PAGE_SIZE) {
+      const page = await this.call('GET', path, {
+        schema: options.schema,
+        query: { ...options.query, count: TAG_PAGE_SIZE, offset },
+        subject: options.subject
+      })
+      const items = options.items(page)
+      yield items
+      if (items.length < TAG_PAGE_SIZE || offset + TAG_PAGE_SIZE >= page.total_items) return
     }
   }
 
