@@ -1,8 +1,9 @@
+import { createHash } from 'crypto'
 import { createTestEvent, createTestIntegration, defaultValues, Destination } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import definition from '../src'
 import { fields } from '../src/destinations/mailchimp-cohort/syncCohort/fields'
-import { contactExists, subscribeAnswer, tagAnswer } from './answers'
+import { contactExists, member, subscribeAnswer, tagAnswer } from './answers'
 import { AUDIENCE_ID, api, metadata, problem, settings as hostSettings, TOKEN } from './helpers'
 
 // Merge Fields over recorded HTTP: written on new contacts, updated on existing ones without a status, checked against
@@ -28,8 +29,13 @@ function engage(email: string, details?: Record<string, unknown>) {
   } as Partial<SegmentEvent>)
 }
 
-async function sync(events: SegmentEvent[], host = new Destination(definition)) {
-  return (await host.executeBatch('syncCohort', { events, mapping, settings, auth })) as {
+async function sync(events: SegmentEvent[], host = new Destination(definition), extraMapping = {}) {
+  return (await host.executeBatch('syncCohort', {
+    events,
+    mapping: { ...mapping, ...extraMapping },
+    settings,
+    auth
+  })) as {
     status: number
     body?: { result?: string }
     errormessage?: string
@@ -68,6 +74,14 @@ function subscribe(updateExisting: boolean, rows: Row[][]) {
     .query({ skip_merge_validation: 'true' })
 }
 
+/** A member upsert for one contact, its body recorded into `bodies`. */
+function upsert(email: string, bodies: Row[] = []) {
+  const hash = createHash('md5').update(email.toLowerCase()).digest('hex')
+  return api()
+    .put(`${LIST}/members/${hash}`, (body: Row) => bodies.push(body) > 0)
+    .query({ skip_merge_validation: 'true' })
+}
+
 describe('Merge Fields', () => {
   it('writes them on new contacts under the audience’s tags, leaving out empty values, with one lookup', async () => {
     metadata()
@@ -92,12 +106,11 @@ describe('Merge Fields', () => {
     ])
   })
 
-  it('updates existing contacts with status_if_new only, never status, then tags them', async () => {
+  it('updates existing contacts one upsert each, with status_if_new and never status, then tags them', async () => {
     metadata()
     mergeFieldsLookup()
     audienceLookup()
     const created: Row[][] = []
-    const updates: Row[][] = []
     subscribe(false, created).reply(
       200,
       subscribeAnswer({
@@ -105,10 +118,8 @@ describe('Merge Fields', () => {
         errors: [contactExists('old@example.com'), contactExists('plain@example.com')]
       })
     )
-    subscribe(true, updates).reply(
-      200,
-      subscribeAnswer({ updated: [{ email: 'old@example.com', status: 'unsubscribed' }] })
-    )
+    const upserts: Row[] = []
+    upsert('old@example.com', upserts).reply(200, member('old@example.com', 'unsubscribed'))
     const tagBodies: unknown[] = []
     api()
       .post(`${LIST}/segments/10`, (body) => tagBodies.push(body) > 0)
@@ -119,20 +130,56 @@ describe('Merge Fields', () => {
       engage('old@example.com', { FNAME: 'Old' }),
       engage('plain@example.com')
     ])
-    expect(results.map((r) => [r.status, r.body?.result])).toEqual([
-      [200, 'created_and_added'],
-      [200, 'added'],
-      [200, 'added']
+    expect(results.map((r) => [r.status, r.body])).toEqual([
+      [200, { result: 'created_and_added', tag_id: '10', merge_fields: 'written' }],
+      [200, { result: 'added', tag_id: '10', merge_fields: 'written' }],
+      [200, { result: 'added', tag_id: '10' }]
     ])
-    // Only the existing contact that carries merge fields is updated, and its row has no `status`.
-    expect(updates).toEqual([
-      [{ email_address: 'old@example.com', status_if_new: 'subscribed', merge_fields: { FNAME: 'Old' } }]
+    // New contacts get their merge fields in the creation row; only the existing one that carries some is upserted.
+    expect(created).toEqual([
+      [
+        { email_address: 'new@example.com', status: 'subscribed', merge_fields: { FNAME: 'New' } },
+        { email_address: 'old@example.com', status: 'subscribed', merge_fields: { FNAME: 'Old' } },
+        { email_address: 'plain@example.com', status: 'subscribed' }
+      ]
+    ])
+    expect(upserts).toEqual([
+      { email_address: 'old@example.com', status_if_new: 'subscribed', merge_fields: { FNAME: 'Old' } }
     ])
     expect(tagBodies).toEqual([{ members_to_add: ['new@example.com', 'old@example.com', 'plain@example.com'] }])
   })
 
+  it('upserts a contact Mailchimp neither created nor called existing, so its merge fields are confirmed', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    subscribe(false, []).reply(200, subscribeAnswer({}))
+    const upserts: Row[] = []
+    upsert('quiet@example.com', upserts).reply(200, member('quiet@example.com'))
+    api()
+      .post(`${LIST}/segments/10`, { members_to_add: ['quiet@example.com'] })
+      .reply(200, tagAnswer({ added: ['quiet@example.com'] }))
+    const [result] = await sync([engage('quiet@example.com', { FNAME: 'Q' })])
+    expect(result).toMatchObject({ status: 200, body: { result: 'added', merge_fields: 'written' } })
+    expect(upserts).toHaveLength(1)
+  })
+
+  it('says the merge fields were not written under Skip, which never creates or upserts anyone', async () => {
+    metadata()
+    mergeFieldsLookup()
+    api()
+      .post(`${LIST}/segments/10`, { members_to_add: ['old@example.com'] })
+      .reply(200, tagAnswer({ added: ['old@example.com'] }))
+    const [result] = await sync([engage('old@example.com', { FNAME: 'Old' })], new Destination(definition), {
+      status_if_new: 'skip'
+    })
+    expect(result).toMatchObject({ status: 200, body: { result: 'added', merge_fields: 'not_written' } })
+  })
+
   it('fails an event naming the merge tag the audience does not have, and syncs the others', async () => {
     metadata()
+    // Read twice: the cached list first, then Mailchimp once more before refusing.
+    mergeFieldsLookup()
     mergeFieldsLookup()
     audienceLookup()
     const created: Row[][] = []
@@ -164,20 +211,15 @@ describe('Merge Fields', () => {
       200,
       subscribeAnswer({ errors: [contactExists('a@example.com'), contactExists('b@example.com')] })
     )
-    subscribe(true, []).reply(
-      200,
-      subscribeAnswer({
-        updated: [{ email: 'b@example.com', status: 'subscribed' }],
-        errors: [
-          {
-            email: 'a@example.com',
-            error: 'Your merge fields were invalid.',
-            field: 'BIRTHDAY',
-            fieldMessage: 'Please enter a valid date.'
-          }
-        ]
-      })
-    )
+    upsert('a@example.com').reply(400, {
+      type: 'https://mailchimp.com/developer/marketing/docs/errors/',
+      title: 'Invalid Resource',
+      status: 400,
+      detail: 'Your merge fields were invalid.',
+      instance: 'f00',
+      errors: [{ field: 'BIRTHDAY', message: 'Please enter a valid date.' }]
+    })
+    upsert('b@example.com').reply(200, member('b@example.com'))
     api()
       .post(`${LIST}/segments/10`, { members_to_add: ['b@example.com'] })
       .reply(200, tagAnswer({ added: ['b@example.com'] }))
@@ -185,12 +227,12 @@ describe('Merge Fields', () => {
     const results = await sync([engage('a@example.com', { BIRTHDAY: 'soon' }), engage('b@example.com', { FNAME: 'B' })])
     expect(results[0].status).toBe(400)
     expect(results[0].errormessage).toMatch(
-      /merge fields, so it was not tagged either: Your merge fields were invalid\. \(BIRTHDAY: Please enter a valid date\.\)/
+      /merge fields, so it was not tagged either: .*Your merge fields were invalid\. \(BIRTHDAY: Please enter a valid date\.\)/
     )
-    expect(results[1]).toMatchObject({ status: 200, body: { result: 'added' } })
+    expect(results[1]).toMatchObject({ status: 200, body: { result: 'added', merge_fields: 'written' } })
   })
 
-  it('makes the update’s contacts retryable when Mailchimp throttles it, and tags the rest', async () => {
+  it('makes a contact retryable, and untagged, when its upsert is throttled; the rest are tagged', async () => {
     metadata()
     mergeFieldsLookup()
     audienceLookup()
@@ -201,7 +243,7 @@ describe('Merge Fields', () => {
         errors: [contactExists('a@example.com')]
       })
     )
-    subscribe(true, []).reply(
+    upsert('a@example.com').reply(
       ...problem(429, 'TooManyRequests', 'You have exceeded the limit of 10 simultaneous connections.')
     )
     api()
@@ -211,6 +253,68 @@ describe('Merge Fields', () => {
     const results = await sync([engage('a@example.com', { FNAME: 'A' }), engage('b@example.com')])
     expect(results.map((r) => r.status)).toEqual([429, 200])
     expect(results[0].errormessage).toMatch(/10 simultaneous connections/)
+  })
+
+  it('asks Mailchimp again before refusing a merge tag the cached list does not have', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    subscribe(false, []).reply(200, subscribeAnswer({ created: [{ email: 'a@example.com', status: 'subscribed' }] }))
+    api()
+      .post(`${LIST}/segments/10`)
+      .reply(200, tagAnswer({ added: ['a@example.com'] }))
+    const host = new Destination(definition)
+    await sync([engage('a@example.com', { FNAME: 'A' })], host)
+
+    // The operator adds NICK in Mailchimp; the cached list lacks it, so the plugin reads the list once more.
+    api()
+      .get(`${LIST}/merge-fields`)
+      .query(true)
+      .reply(200, {
+        merge_fields: [
+          { tag: 'FNAME', name: 'First Name' },
+          { tag: 'NICK', name: 'Nickname' }
+        ],
+        total_items: 2
+      })
+    const created: Row[][] = []
+    subscribe(false, created).reply(
+      200,
+      subscribeAnswer({ created: [{ email: 'b@example.com', status: 'subscribed' }] })
+    )
+    api()
+      .post(`${LIST}/segments/10`)
+      .reply(200, tagAnswer({ added: ['b@example.com'] }))
+    const [result] = await sync([engage('b@example.com', { nick: 'Bee' })], host)
+    expect(result.status).toBe(200)
+    expect(created[0][0].merge_fields).toEqual({ NICK: 'Bee' })
+  })
+
+  it('keeps each audience’s merge fields apart in the cache', async () => {
+    metadata()
+    mergeFieldsLookup()
+    audienceLookup()
+    subscribe(false, []).reply(200, subscribeAnswer({ created: [{ email: 'a@example.com', status: 'subscribed' }] }))
+    api()
+      .post(`${LIST}/segments/10`)
+      .reply(200, tagAnswer({ added: ['a@example.com'] }))
+    const host = new Destination(definition)
+    await sync([engage('a@example.com', { FNAME: 'A' })], host)
+
+    const other = '0b1c2d3e4f'
+    api()
+      .get(`/3.0/lists/${other}/merge-fields`)
+      .query(true)
+      .times(2)
+      .reply(200, { merge_fields: [{ tag: 'COMPANY', name: 'Company' }], total_items: 1 })
+    const results = (await host.executeBatch('syncCohort', {
+      events: [engage('a@example.com', { FNAME: 'A' })],
+      mapping,
+      settings: { ...settings, audience_id: other },
+      auth
+    })) as { status: number; errormessage?: string }[]
+    expect(results[0].status).toBe(400)
+    expect(results[0].errormessage).toMatch(/Unknown merge field "FNAME": audience "0b1c2d3e4f" has COMPANY/)
   })
 
   it('offers the audience’s merge fields as keys in the mapping', async () => {

@@ -25,6 +25,7 @@ import type { RequestSubject } from './errors'
 import {
   Audience,
   BatchSubscribeAnswer,
+  Contact,
   MergeFieldPage,
   NoContent,
   OAuthMetadata,
@@ -34,6 +35,7 @@ import {
   TagPage
 } from './schemas'
 import type { MergeField } from './schemas'
+import type { Contact as ContactAnswer } from './schemas'
 
 /** Set by the program that embeds the destination, never by an operator's settings. */
 export interface DestinationOptions {
@@ -62,16 +64,6 @@ export interface NewContact {
 
 /** A contact's merge field values by merge tag (`FNAME`, `LNAME`…). */
 export type MergeFieldValues = Record<string, unknown>
-
-/**
- * A row updating an existing contact's merge fields. It carries `status_if_new` and never `status`: Mailchimp applies
- * `status_if_new` only when it creates a contact, so an existing contact's status is left alone.
- */
-export interface ContactUpdate {
-  email_address: string
-  status_if_new: NewContact['status']
-  merge_fields: MergeFieldValues
-}
 
 /** Mailchimp's detail when a segment id is not a static segment of the audience. */
 const STATIC_SEGMENT_MISSING = /static segment with an id of .* does not exist/i
@@ -193,15 +185,21 @@ export class MailchimpClient {
   }
 
   /**
-   * Writes merge fields on existing contacts. `update_existing: true` lets Mailchimp change them; the rows carry no
-   * `status`, only `status_if_new`, so no contact's subscription status changes.
+   * Writes merge fields on one existing contact with Mailchimp's member upsert. The body carries `status_if_new` and
+   * never `status`: Mailchimp documents that `status_if_new` applies only when it creates the contact, so an existing
+   * contact's subscription status stays as it is.
    */
-  async updateContacts(audienceId: string, contacts: ContactUpdate[]): Promise<BatchSubscribeAnswer> {
+  async updateMergeFields(
+    audienceId: string,
+    email: string,
+    statusIfNew: NewContact['status'],
+    mergeFields: MergeFieldValues
+  ): Promise<ContactAnswer> {
     const id = checkAudienceId(audienceId)
-    return this.call('POST', `/lists/${id}`, {
-      schema: BatchSubscribeAnswer,
+    return this.call('PUT', `/lists/${id}/members/${subscriberHash(email)}`, {
+      schema: Contact,
       query: { skip_merge_validation: true },
-      json: { members: contacts, update_existing: true },
+      json: { email_address: email, status_if_new: statusIfNew, merge_fields: mergeFields },
       subject: audienceSubject(id)
     })
   }
@@ -245,9 +243,8 @@ export class MailchimpClient {
    */
   async deleteContactPermanently(audienceId: string, email: string): Promise<boolean> {
     const id = checkAudienceId(audienceId)
-    const hash = createHash('md5').update(email.trim().toLowerCase()).digest('hex')
     try {
-      await this.call('POST', `/lists/${id}/members/${hash}/actions/delete-permanent`, {
+      await this.call('POST', `/lists/${id}/members/${subscriberHash(email)}/actions/delete-permanent`, {
         schema: NoContent,
         subject: { notFound: 'No such contact.', notFoundCode: 'CONTACT_NOT_FOUND' }
       })
@@ -337,6 +334,11 @@ export class MailchimpClient {
     if (!parsed.success) throw unreadableAnswer(`${method} ${new URL(url).pathname}`)
     return parsed.data
   }
+}
+
+/** Mailchimp's id for a contact in member paths: the MD5 of the trimmed, lower-cased address. */
+function subscriberHash(email: string): string {
+  return createHash('md5').update(email.trim().toLowerCase()).digest('hex')
 }
 
 export function audienceNotFound(audienceId: string): string {

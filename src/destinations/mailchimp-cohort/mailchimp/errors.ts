@@ -34,8 +34,12 @@ function codeOf(problem: Problem | undefined, status: number): string {
 /** "lead: Mailchimp's detail (instance …)", or just the lead when Mailchimp said nothing useful. */
 function explain(lead: string, problem: Problem | undefined): string {
   const detail = problem?.detail || problem?.title
+  const fields = (problem?.errors ?? [])
+    .filter((error) => error.field || error.message)
+    .map((error) => `${error.field ?? '?'}: ${error.message ?? 'invalid'}`)
+  const where = fields.length > 0 ? ` (${fields.join('; ')})` : ''
   const instance = problem?.instance ? ` (Mailchimp error instance ${problem.instance})` : ''
-  return detail ? `${lead}: ${detail}${instance}` : `${lead}.`
+  return detail ? `${lead}: ${detail}${where}${instance}` : `${lead}.`
 }
 
 function retryableStatus(status: number): RetryableStatus {

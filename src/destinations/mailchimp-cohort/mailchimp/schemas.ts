@@ -9,7 +9,9 @@ export const Problem = z.object({
   title: z.string().optional(),
   status: z.number().optional(),
   detail: z.string().optional(),
-  instance: z.string().optional()
+  instance: z.string().optional(),
+  /** "Invalid Resource" lists the fields at fault. */
+  errors: z.array(z.object({ field: z.string().optional(), message: z.string().optional() })).optional()
 })
 export type Problem = z.infer<typeof Problem>
 
@@ -40,6 +42,10 @@ export const NoContent = z.object({})
 
 /** The part of a member object the plugin reads; Mailchimp sends the whole contact. */
 const Member = z.object({ email_address: z.string() })
+
+/** Answer of a member upsert (`PUT /lists/{list_id}/members/{subscriber_hash}`): the contact as it now is. */
+export const Contact = z.object({ email_address: z.string(), status: z.string().optional() })
+export type Contact = z.infer<typeof Contact>
 
 /** `GET /lists/{list_id}/segments/{segment_id}/members`: one page of the contacts carrying a tag. */
 export const TagMemberPage = z.object({

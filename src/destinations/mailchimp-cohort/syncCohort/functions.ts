@@ -10,7 +10,7 @@ import { CohortTag } from '../tags'
 import { checkAudienceId } from '../validation'
 import type { Payload } from './generated-types'
 import { Outcomes } from './outcomes'
-import type { Failed, Outcome } from './outcomes'
+import type { Failed, MergeFieldsState, Outcome } from './outcomes'
 import { foldEmail, planSync } from './plan'
 import type { Chunk, ContactChange, TagPlan } from './plan'
 
@@ -115,6 +115,11 @@ class CohortSync {
   private fatal?: SyncError
   private defaultStatus?: Promise<'pending' | 'subscribed'>
   private mergeTags?: Promise<Map<string, string>>
+  private mergeTagsFresh = false
+  /** Contacts whose Merge Fields Mailchimp confirmed writing. */
+  private readonly mergeWritten = new Set<string>()
+  /** Every request of the batch takes a slot: at most MAX_CONCURRENT_REQUESTS in flight, whatever runs them. */
+  private readonly slot = limiter(MAX_CONCURRENT_REQUESTS)
 
   constructor(
     private readonly client: MailchimpClient,
@@ -135,8 +140,12 @@ class CohortSync {
     try {
       const adds = await this.withKnownMergeFields(chunk.adds)
       const creations = await this.createMissing(adds.filter((contact) => contact.statusIfNew !== 'skip'))
+      // New contacts got their merge fields in the creation row; the others need their own write.
       const notUpdated = await this.updateMergeFields(
-        adds.filter((contact) => contact.mergeFields && creations.get(contact.key)?.kind === 'exists')
+        adds.filter((contact) => {
+          const kind = creations.get(contact.key)?.kind
+          return contact.mergeFields && (kind === 'exists' || kind === 'unconfirmed')
+        })
       )
       const toTag = adds.filter(
         (contact) => (contact.statusIfNew === 'skip' || creations.has(contact.key)) && !notUpdated.has(contact.key)
@@ -159,7 +168,8 @@ class CohortSync {
     if (contacts.length === 0 || !this.proceed(contacts)) return creations
     let answer: BatchSubscribeAnswer
     try {
-      answer = await this.client.addNewContacts(this.audienceId, await this.rows(contacts))
+      const rows = await this.rows(contacts)
+      answer = await this.slot(() => this.client.addNewContacts(this.audienceId, rows))
     } catch (error) {
       this.failed(contacts, error)
       return creations
@@ -167,6 +177,7 @@ class CohortSync {
     const said = creationsFrom(answer)
     for (const contact of contacts) {
       const creation = said.get(contact.key) ?? { kind: 'unconfirmed' }
+      if (creation.kind === 'created' && contact.mergeFields) this.mergeWritten.add(contact.key)
       if (creation.kind === 'forgotten' || creation.kind === 'refused') {
         this.outcomes.fail(contact, creationRefused(creation))
       } else {
@@ -186,16 +197,20 @@ class CohortSync {
     const carrying = contacts.filter((contact) => contact.mergeFields)
     if (carrying.length === 0) return contacts
     if (!this.proceed(carrying)) return contacts.filter((contact) => !contact.mergeFields)
+    const unknownIn = (contact: ContactChange, known: Map<string, string>) =>
+      Object.keys(contact.mergeFields ?? {}).filter((tag) => !known.has(tag))
     let known: Map<string, string>
     try {
       known = await this.audienceMergeTags()
+      // The cached list may predate a merge field the operator just added: ask Mailchimp once more before refusing.
+      if (carrying.some((contact) => unknownIn(contact, known).length > 0)) known = await this.audienceMergeTags(true)
     } catch (error) {
       this.failed(carrying, error)
       return contacts.filter((contact) => !contact.mergeFields)
     }
     return contacts.filter((contact) => {
       if (!contact.mergeFields) return true
-      const unknown = Object.keys(contact.mergeFields).filter((tag) => !known.has(tag))
+      const unknown = unknownIn(contact, known)
       if (unknown.length > 0) {
         this.outcomes.fail(contact, unknownMergeFields(unknown, [...known.values()], this.audienceId))
         return false
@@ -207,46 +222,62 @@ class CohortSync {
     })
   }
 
-  /** The audience's merge tags, by upper-case tag. Read once per batch, cached with the audience's other settings. */
-  private audienceMergeTags(): Promise<Map<string, string>> {
+  /**
+   * The audience's merge tags, by upper-case tag. Read once per batch and cached with the audience's other settings;
+   * `fresh` asks Mailchimp again, once per batch at most.
+   */
+  private audienceMergeTags(fresh = false): Promise<Map<string, string>> {
+    if (fresh && !this.mergeTagsFresh) {
+      this.mergeTagsFresh = true
+      this.mergeTags = undefined
+    }
     const key = `mailchimp-cohort:merge-fields:${this.client.account}:${this.audienceId}`
     const accept = (value: string | undefined) => value !== undefined && /^\[.*\]$/.test(value)
-    this.mergeTags ??= remember(this.client.cache, key, { ttlSeconds: CACHE_TTL_SECONDS.audience, accept }, async () =>
-      JSON.stringify((await this.client.mergeFields(this.audienceId)).map((field) => field.tag))
+    const options = { ttlSeconds: CACHE_TTL_SECONDS.audience, accept, fresh: this.mergeTagsFresh }
+    this.mergeTags ??= remember(this.client.cache, key, options, async () =>
+      JSON.stringify((await this.slot(() => this.client.mergeFields(this.audienceId))).map((field) => field.tag))
     ).then((tags) => new Map((JSON.parse(tags) as string[]).map((tag) => [tag.toUpperCase(), tag])))
     return this.mergeTags
   }
 
   /**
-   * Writes Merge Fields on contacts that already existed. Returns the contacts Mailchimp did not confirm, which are
-   * settled here (its reason, or the failed request's error) and are not tagged: their event did not fully land.
+   * Writes Merge Fields on contacts that already existed (or whose creation Mailchimp did not confirm), one member
+   * upsert each: the only documented way to update a contact that leaves its status alone. Returns the contacts whose
+   * write failed; they are settled here and not tagged, so their event can be sent again whole.
    */
   private async updateMergeFields(contacts: ContactChange[]): Promise<Set<string>> {
     const notUpdated = new Set<string>()
     if (contacts.length === 0) return notUpdated
-    if (!this.proceed(contacts)) return new Set(contacts.map((contact) => contact.key))
-    let answer: BatchSubscribeAnswer
+    let rows: NewContact[]
     try {
-      const statuses = await this.rows(contacts)
-      answer = await this.client.updateContacts(
-        this.audienceId,
-        contacts.map((contact, i) => ({
-          email_address: contact.email,
-          status_if_new: statuses[i].status,
-          merge_fields: contact.mergeFields ?? {}
-        }))
-      )
+      rows = await this.rows(contacts)
     } catch (error) {
       this.failed(contacts, error)
       return new Set(contacts.map((contact) => contact.key))
     }
-    const updated = new Set(answer.updated_members.map((member) => foldEmail(member.email_address)))
-    const reasons = new Map(answer.errors.map((row) => [foldEmail(row.email_address), rowReason(row)]))
-    for (const contact of contacts) {
-      if (updated.has(contact.key)) continue
-      notUpdated.add(contact.key)
-      this.outcomes.fail(contact, mergeFieldsRefused(reasons.get(contact.key)))
-    }
+    const writes = contacts.map((contact, i) => async () => {
+      if (!this.proceed([contact])) {
+        notUpdated.add(contact.key)
+        return
+      }
+      try {
+        await this.slot(() =>
+          this.client.updateMergeFields(this.audienceId, contact.email, rows[i].status, contact.mergeFields ?? {})
+        )
+        this.mergeWritten.add(contact.key)
+      } catch (error) {
+        notUpdated.add(contact.key)
+        const syncError = asSyncError(error)
+        if (syncError instanceof IntegrationError && !isFatal(syncError) && syncError.status !== undefined) {
+          if (syncError.status >= 400 && syncError.status < 500 && syncError.status !== 429) {
+            this.outcomes.fail(contact, mergeFieldsRefused(syncError.message))
+            return
+          }
+        }
+        this.failed([contact], syncError)
+      }
+    })
+    await runBounded(writes, MAX_CONCURRENT_REQUESTS)
     return notUpdated
   }
 
@@ -285,7 +316,8 @@ class CohortSync {
       this.client.cache,
       key,
       { ttlSeconds: CACHE_TTL_SECONDS.audience, accept },
-      async () => ((await this.client.getAudience(this.audienceId)).double_optin ? 'pending' : 'subscribed')
+      async () =>
+        (await this.slot(() => this.client.getAudience(this.audienceId))).double_optin ? 'pending' : 'subscribed'
     )
     return this.defaultStatus
   }
@@ -329,12 +361,20 @@ class CohortSync {
   }
 
   private sendTagUpdate(tagId: string, adds: ContactChange[], removes: ContactChange[]): Promise<TagMembersAnswer> {
-    return this.client.updateTagMembers(
-      this.audienceId,
-      tagId,
-      adds.map((contact) => contact.email),
-      removes.map((contact) => contact.email)
+    return this.slot(() =>
+      this.client.updateTagMembers(
+        this.audienceId,
+        tagId,
+        adds.map((contact) => contact.email),
+        removes.map((contact) => contact.email)
+      )
     )
+  }
+
+  /** Whether Mailchimp confirmed writing the contact's Merge Fields; nothing when it carries none. */
+  private mergeState(contact: ContactChange): MergeFieldsState | undefined {
+    if (!contact.mergeFields) return undefined
+    return this.mergeWritten.has(contact.key) ? 'written' : 'not_written'
   }
 
   /** Reads Mailchimp's answer back onto each contact: what it confirmed, and its reason for each address it refused. */
@@ -355,13 +395,14 @@ class CohortSync {
     for (const contact of adds) {
       const creation = creations.get(contact.key)
       const reason = reasons.get(contact.key)
+      const merge = this.mergeState(contact)
       if (added.has(contact.key)) {
-        this.outcomes.succeed(contact, tagId, creation?.kind === 'created' ? 'created_and_added' : 'added')
+        this.outcomes.succeed(contact, tagId, creation?.kind === 'created' ? 'created_and_added' : 'added', merge)
       } else if (reason !== undefined && ALREADY_TAGGED.test(reason)) {
-        this.outcomes.succeed(contact, tagId, 'already_tagged')
+        this.outcomes.succeed(contact, tagId, 'already_tagged', merge)
       } else if (reason === undefined && creation?.kind === 'exists') {
         // Mailchimp confirmed the contact exists and refused nothing: the tag was already on it.
-        this.outcomes.succeed(contact, tagId, 'already_tagged')
+        this.outcomes.succeed(contact, tagId, 'already_tagged', merge)
       } else if (reason === undefined && creation?.kind === 'created') {
         // Just created, so it cannot have had the tag; Mailchimp may not have seen the new contact yet.
         this.outcomes.fail(contact, createdNotTagged(), tagId)
@@ -439,12 +480,28 @@ function unknownMergeFields(unknown: string[], known: string[], audienceId: stri
   )
 }
 
-function mergeFieldsRefused(reason: string | undefined): IntegrationError {
+function mergeFieldsRefused(reason: string): IntegrationError {
   return new IntegrationError(
-    `Mailchimp did not update this contact's merge fields, so it was not tagged either: ${reason ?? 'no reason given'}`,
+    `Mailchimp did not update this contact's merge fields, so it was not tagged either: ${reason}`,
     'MERGE_FIELDS_REFUSED',
     400
   )
+}
+
+/** Runs each piece of work once fewer than `limit` others are running. */
+function limiter(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const waiting: (() => void)[] = []
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    while (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
+    active++
+    try {
+      return await work()
+    } finally {
+      active--
+      waiting.shift()?.()
+    }
+  }
 }
 
 function createdNotTagged(): RetryableError {

@@ -28,9 +28,13 @@ export interface Sent {
   tag_id?: string
 }
 
+/** For a contact that carried Merge Fields: whether Mailchimp confirmed writing them. */
+export type MergeFieldsState = 'written' | 'not_written'
+
 export interface Succeeded {
   ok: true
   result: ContactResult
+  mergeFields?: MergeFieldsState
   sent: Sent
   /** A later event in the batch for the same contact and tag decided what was done. */
   superseded: boolean
@@ -53,10 +57,21 @@ export class Outcomes {
     this.list = new Array<Outcome | undefined>(count).fill(undefined)
   }
 
-  succeed(contact: ContactChange, tagId: string | undefined, result: ContactResult): void {
+  succeed(
+    contact: ContactChange,
+    tagId: string | undefined,
+    result: ContactResult,
+    mergeFields?: MergeFieldsState
+  ): void {
     const winner = contact.events[contact.events.length - 1]
     for (const index of contact.events) {
-      this.list[index] ??= { ok: true, result, sent: sentFor(contact, tagId), superseded: index !== winner }
+      this.list[index] ??= {
+        ok: true,
+        result,
+        sent: sentFor(contact, tagId),
+        superseded: index !== winner,
+        ...(mergeFields ? { mergeFields } : {})
+      }
     }
   }
 
@@ -101,7 +116,8 @@ export function successBody(outcome: Succeeded): Record<string, string | boolean
   return {
     result: outcome.result,
     ...(outcome.sent.tag_id !== undefined ? { tag_id: outcome.sent.tag_id } : {}),
-    ...(outcome.superseded ? { superseded: true } : {})
+    ...(outcome.superseded ? { superseded: true } : {}),
+    ...(outcome.mergeFields ? { merge_fields: outcome.mergeFields } : {})
   }
 }
 
