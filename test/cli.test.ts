@@ -260,6 +260,34 @@ describe('--mirror: a full resync', () => {
     expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
   })
 
+  it('refuses when a row of the file has no usable address, since it may stand for someone who carries the tag', async () => {
+    tagged('ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev')
+    const csv = 'email\n ADA@mail.sample-shop.dev \nbob at mail.sample-shop.dev\n'
+    const { code, stderr } = await cli(['--file', file('typo.csv', csv), '--cohort', 'Power users', '--mirror'])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(
+      /1 row of the file has no usable email address \(e\.g\. typo\.csv:3\), so --mirror cannot tell whom it meant/
+    )
+    expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev'])
+    // The file-side spelling (case and spaces) is the same contact as Mailchimp's: only the typo is in question.
+    const forced = await cli([
+      '--file',
+      file('typo.csv', csv),
+      '--cohort',
+      'Power users',
+      '--mirror',
+      '--force',
+      '--json'
+    ])
+    expect(forced.code).toBe(1)
+    expect(JSON.parse(forced.stdout).mirror).toMatchObject({
+      tag_members: 2,
+      to_untag: 1,
+      examples: ['bob@mail.sample-shop.dev']
+    })
+    expect(members()).toEqual(['ada@mail.sample-shop.dev'])
+  })
+
   it('goes ahead with --force', async () => {
     tagged('w@mail.sample-shop.dev', 'x@mail.sample-shop.dev')
     const { code } = await cli([

@@ -203,6 +203,17 @@ describe('Merge Fields', () => {
     expect(created.flat().map((row) => row.email_address)).toEqual(['ok@example.com'])
   })
 
+  it('writes nothing for a contact leaving the cohort, and says so', async () => {
+    metadata()
+    api()
+      .post(`${LIST}/segments/10`, { members_to_remove: ['gone@example.com'] })
+      .reply(200, tagAnswer({ removed: ['gone@example.com'] }))
+    const leaving = engage('gone@example.com', { FNAME: 'Gone' })
+    leaving.traits = { ...leaving.traits, power_users: false }
+    const [result] = await sync([leaving])
+    expect(result).toMatchObject({ status: 200, body: { result: 'removed', merge_fields: 'not_written' } })
+  })
+
   it('leaves a contact untagged, with Mailchimp’s reason, when its merge fields are refused', async () => {
     metadata()
     mergeFieldsLookup()

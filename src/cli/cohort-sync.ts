@@ -134,7 +134,8 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
   }
   await checkConnection(job.definition, settings)
   await checkMergeTags(destination, job, settings)
-  const mirror = job.mirror ? await mirrorDiff(job, job.mirror) : undefined
+  const unusable = job.mirror ? plan(job).filter((entry) => entry.refusal || entry.blocked) : []
+  const mirror = job.mirror ? await mirrorDiff(job, job.mirror, unusable) : undefined
   const rows = mirror ? [...job.rows, ...mirror.leavers] : job.rows
   const planned = plan({ ...job, rows })
   const summary = {
@@ -242,7 +243,8 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
  */
 async function mirrorDiff(
   job: CohortSyncJob,
-  mirror: MirrorOptions
+  mirror: MirrorOptions,
+  unusable: Planned[]
 ): Promise<{ leavers: CohortRow[]; summary: MirrorSummary }> {
   let current: TagMembers
   try {
@@ -261,10 +263,22 @@ async function mirrorDiff(
   const missing = current.emails.filter((email) => !inFile.has(foldEmail(email)))
   const share = current.emails.length === 0 ? 0 : missing.length / current.emails.length
   const percent = (value: number) => `${Math.round(value * 1000) / 10}%`
-  const refused =
-    share > mirror.maxUntagShare && !mirror.force
-      ? `--mirror would remove the tag from ${missing.length} of its ${current.emails.length} contacts (${percent(share)}), more than the ${percent(mirror.maxUntagShare)} allowed. Check that the file holds the whole cohort; to go ahead, raise --max-untag or pass --force.`
-      : undefined
+  const reasons = mirror.force
+    ? []
+    : [
+        ...(share > mirror.maxUntagShare
+          ? [
+              `--mirror would remove the tag from ${missing.length} of its ${current.emails.length} contacts (${percent(share)}), more than the ${percent(mirror.maxUntagShare)} allowed. Check that the file holds the whole cohort; to go ahead, raise --max-untag or pass --force.`
+            ]
+          : []),
+        // A row with a typo may stand for someone who carries the tag: a mirror would untag them.
+        ...(unusable.length > 0
+          ? [
+              `${unusable.length} row${unusable.length > 1 ? 's' : ''} of the file ${unusable.length > 1 ? 'have' : 'has'} no usable email address (e.g. ${unusable[0].row.source}), so --mirror cannot tell whom ${unusable.length > 1 ? 'they' : 'it'} meant and might untag them. Fix the file, or pass --force.`
+            ]
+          : [])
+      ]
+  const refused = reasons.length > 0 ? reasons.join(' ') : undefined
   return {
     leavers: missing.map((email) => ({ source: `tag "${job.cohort}"`, email, inCohort: false })),
     summary: {

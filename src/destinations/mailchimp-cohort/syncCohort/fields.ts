@@ -76,7 +76,7 @@ export const fields: ActionDefinition<Settings, Payload>['fields'] = {
   merge_fields: {
     label: 'Merge Fields',
     description:
-      "Contact details to write in Mailchimp, by the audience's merge tag (such as FNAME or LNAME). They are set on contacts the sync creates and updated on existing contacts it adds to the tag, without changing anyone's subscription status. Empty values are skipped, so a blank property never erases what Mailchimp holds. A merge tag the audience does not have fails the event with an error naming it.",
+      "Contact details to write in Mailchimp, by the audience's merge tag (such as FNAME or LNAME). They are set on contacts the sync creates and updated on existing contacts it adds to the tag (one extra request each), without changing anyone's subscription status. Empty values are skipped, so a blank property never erases what Mailchimp holds. A merge tag the audience does not have fails the event with an error naming it. With Status for New Contacts set to Skip, and for contacts leaving the cohort, nothing is written; the outcome says merge_fields: not_written.",
     type: 'object',
     required: false,
     dynamic: true,

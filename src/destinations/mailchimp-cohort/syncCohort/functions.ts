@@ -345,7 +345,7 @@ class CohortSync {
       }
       if (tagId === undefined || answer === undefined) {
         // No tag of that name exists, and none is created for removals only: nobody carries it.
-        for (const contact of removes) this.outcomes.succeed(contact, undefined, 'not_tagged')
+        for (const contact of removes) this.outcomes.succeed(contact, undefined, 'not_tagged', this.mergeState(contact))
         const noTag = new IntegrationError(
           'No Mailchimp tag to add this contact to was found or created.',
           'TAG_NOT_FOUND',
@@ -419,10 +419,10 @@ class CohortSync {
     for (const contact of removes) {
       const reason = reasons.get(contact.key)
       if (removed.has(contact.key)) {
-        this.outcomes.succeed(contact, tagId, 'removed')
+        this.outcomes.succeed(contact, tagId, 'removed', this.mergeState(contact))
       } else if (reason === undefined || NOT_CARRYING.test(reason)) {
         // Mailchimp ignores addresses that do not carry the tag or are not in the audience: either way it is off.
-        this.outcomes.succeed(contact, tagId, 'not_tagged')
+        this.outcomes.succeed(contact, tagId, 'not_tagged', this.mergeState(contact))
       } else {
         this.outcomes.fail(contact, tagRefused(reason), tagId)
       }

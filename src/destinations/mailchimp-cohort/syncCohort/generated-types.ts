@@ -28,7 +28,7 @@ export interface Payload {
    */
   status_if_new?: 'audience_default' | 'subscribed' | 'pending' | 'transactional' | 'skip'
   /**
-   * Contact details to write in Mailchimp, by the audience's merge tag (such as FNAME or LNAME). They are set on contacts the sync creates and updated on existing contacts it adds to the tag, without changing anyone's subscription status. Empty values are skipped, so a blank property never erases what Mailchimp holds. A merge tag the audience does not have fails the event with an error naming it.
+   * Contact details to write in Mailchimp, by the audience's merge tag (such as FNAME or LNAME). They are set on contacts the sync creates and updated on existing contacts it adds to the tag (one extra request each), without changing anyone's subscription status. Empty values are skipped, so a blank property never erases what Mailchimp holds. A merge tag the audience does not have fails the event with an error naming it. With Status for New Contacts set to Skip, and for contacts leaving the cohort, nothing is written; the outcome says merge_fields: not_written.
    */
   merge_fields?: {
     [k: string]: unknown
