@@ -82,6 +82,20 @@ function upsert(email: string, bodies: Row[] = []) {
     .query({ skip_merge_validation: 'true' })
 }
 
+/** A host whose first sync has cached the token's data center, the opt-in setting and the merge fields. */
+async function warmedUp() {
+  metadata()
+  mergeFieldsLookup()
+  audienceLookup()
+  subscribe(false, []).reply(200, subscribeAnswer({ created: [{ email: 'a@example.com', status: 'subscribed' }] }))
+  api()
+    .post(`${LIST}/segments/10`)
+    .reply(200, tagAnswer({ added: ['a@example.com'] }))
+  const host = new Destination(definition)
+  await sync([engage('a@example.com', { FNAME: 'A' })], host)
+  return host
+}
+
 describe('Merge Fields', () => {
   it('writes them on new contacts under the audience’s tags, leaving out empty values, with one lookup', async () => {
     metadata()
@@ -267,15 +281,7 @@ describe('Merge Fields', () => {
   })
 
   it('asks Mailchimp again before refusing a merge tag the cached list does not have', async () => {
-    metadata()
-    mergeFieldsLookup()
-    audienceLookup()
-    subscribe(false, []).reply(200, subscribeAnswer({ created: [{ email: 'a@example.com', status: 'subscribed' }] }))
-    api()
-      .post(`${LIST}/segments/10`)
-      .reply(200, tagAnswer({ added: ['a@example.com'] }))
-    const host = new Destination(definition)
-    await sync([engage('a@example.com', { FNAME: 'A' })], host)
+    const host = await warmedUp()
 
     // The operator adds NICK in Mailchimp; the cached list lacks it, so the plugin reads the list once more.
     api()
@@ -302,15 +308,7 @@ describe('Merge Fields', () => {
   })
 
   it('keeps each audience’s merge fields apart in the cache', async () => {
-    metadata()
-    mergeFieldsLookup()
-    audienceLookup()
-    subscribe(false, []).reply(200, subscribeAnswer({ created: [{ email: 'a@example.com', status: 'subscribed' }] }))
-    api()
-      .post(`${LIST}/segments/10`)
-      .reply(200, tagAnswer({ added: ['a@example.com'] }))
-    const host = new Destination(definition)
-    await sync([engage('a@example.com', { FNAME: 'A' })], host)
+    const host = await warmedUp()
 
     const other = '0b1c2d3e4f'
     api()
