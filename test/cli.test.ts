@@ -266,17 +266,20 @@ describe('--mirror: a full resync', () => {
     const { code, stderr } = await cli(['--file', file('typo.csv', csv), '--cohort', 'Power users', '--mirror'])
     expect(code).toBe(2)
     expect(stderr).toMatch(
-      /1 row of the file has no usable email address \(e\.g\. typo\.csv:3\), so --mirror cannot tell whom it meant/
+      /1 row of the file has no usable email address \(e\.g\. typo\.csv:3\), so --mirror cannot tell whom it meant.*--ignore-bad-rows/
     )
     expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev'])
+    // --force lifts the share limit only; bad rows need their own say-so.
     // The file-side spelling (case and spaces) is the same contact as Mailchimp's: only the typo is in question.
+    const forcedOnly = await cli(['--file', file('typo.csv', csv), '--cohort', 'Power users', '--mirror', '--force'])
+    expect(forcedOnly.code).toBe(2)
     const forced = await cli([
       '--file',
       file('typo.csv', csv),
       '--cohort',
       'Power users',
       '--mirror',
-      '--force',
+      '--ignore-bad-rows',
       '--json'
     ])
     expect(forced.code).toBe(1)
@@ -354,6 +357,46 @@ describe('--merge-field', () => {
       /--merge-field: audience \w+ has no merge field NICK \(it has FNAME, LNAME, ADDRESS, PHONE, BIRTHDAY\)/
     )
     expect(Object.keys(sandbox.counters.byRoute).every((route) => route.startsWith('GET '))).toBe(true)
+  })
+
+  it('refuses to combine with --status-if-new skip, which must create nobody', async () => {
+    const { code, stderr } = await cli([
+      '--file',
+      file('names.csv', csv),
+      '--cohort',
+      'Power users',
+      '--merge-field',
+      'FNAME=first',
+      '--status-if-new',
+      'skip'
+    ])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/--merge-field cannot be combined with --status-if-new skip/)
+    expect(sandbox.counters.total).toBe(0)
+  })
+
+  it('keeps under Mailchimp’s 10 connections while updating many existing contacts, one upsert each', async () => {
+    sandbox.setLatency(5)
+    const people = Array.from({ length: 1200 }, (_, n) => `p${n}@mail.sample-shop.dev`)
+    sandbox.addContacts(
+      audienceId,
+      people.map((email) => ({ email_address: email, status: 'subscribed' as const }))
+    )
+    const rows = people.map((email, n) => `${email},Name${n}`).join('\n')
+    const { code } = await cli([
+      '--file',
+      file('many.csv', `email,first\n${rows}\n`),
+      '--cohort',
+      'Power users',
+      '--merge-field',
+      'FNAME=first'
+    ])
+    expect(code).toBe(0)
+    expect(sandbox.counters.byRoute['PUT /3.0/lists/{list_id}/members/{subscriber_hash}']).toBe(1200)
+    expect(sandbox.counters.throttled).toBe(0)
+    expect(sandbox.counters.peakInFlight).toBeGreaterThan(4) // batches side by side…
+    expect(sandbox.counters.peakInFlight).toBeLessThanOrEqual(8) // …within the process's share of the account
+    expect(sandbox.contact(audienceId, people[1199])?.merge_fields).toMatchObject({ FNAME: 'Name1199' })
   })
 
   it('refuses a column that is not in the file', async () => {

@@ -347,3 +347,70 @@ describe('beyond the peers, against the sandbox', () => {
     expect(sandbox.contact(audienceId, email(2))).toBeDefined()
   })
 })
+
+describe('requests in flight', () => {
+  it('keeps one batch to 4 requests in flight, lookups and merge-field upserts included', async () => {
+    sandbox.setLatency(10)
+    sandbox.addContacts(
+      audienceId,
+      Array.from({ length: 600 }, (_, n) => ({ email_address: email(n), status: 'subscribed' as const }))
+    )
+    const destination = host()
+    const { oauth, ...actionSettings } = settings()
+    // Three cohorts known only by name (their tags are looked up and created), contacts with merge fields.
+    const events: SegmentEvent[] = Array.from({ length: 900 }, (_, n) => ({
+      type: 'identify',
+      traits: { email: email(n), [KEY]: true, details: { FNAME: `N${n}` } },
+      properties: { cohort_name: `Cohort ${n % 3}` },
+      context: { personas: { computation_class: 'audience', computation_key: KEY } }
+    }))
+    const results = await destination.executeBatch('syncCohort', {
+      events,
+      mapping: {
+        ...defaultValues(destination.definition.actions.syncCohort.fields),
+        user_properties: { '@path': '$.traits' },
+        merge_fields: { '@path': '$.traits.details' }
+      },
+      settings: actionSettings,
+      auth: { accessToken: oauth.access_token, refreshToken: '' }
+    })
+    expect(statuses(results)).toEqual({ 200: 900 })
+    expect(sandbox.counters.byRoute['PUT /3.0/lists/{list_id}/members/{subscriber_hash}']).toBe(600)
+    expect(sandbox.counters.peakInFlight).toBe(4)
+    expect(
+      sandbox
+        .tags(audienceId)
+        .map((t) => t.name)
+        .sort()
+    ).toEqual(['Cohort 0', 'Cohort 1', 'Cohort 2'])
+  })
+
+  it('says merge_fields written only for the tag whose sync wrote them', async () => {
+    sandbox.addContacts(audienceId, [{ email_address: email(1), status: 'subscribed' }])
+    const destination = host()
+    const alpha = await connect(destination, 'Alpha')
+    const gamma = await connect(destination, 'Gamma')
+    const withDetails = (tagId: string, first: string, status: string): SegmentEvent => {
+      const event = engage(email(1), true, tagId)
+      event.traits = { ...event.traits, details: { FNAME: first }, status }
+      return event
+    }
+    const { oauth, ...actionSettings } = settings()
+    const results = (await destination.executeBatch('syncCohort', {
+      events: [withDetails(alpha, 'Ann', 'audience_default'), withDetails(gamma, 'Gus', 'skip')],
+      mapping: {
+        ...defaultValues(destination.definition.actions.syncCohort.fields),
+        user_properties: { '@path': '$.traits' },
+        merge_fields: { '@path': '$.traits.details' },
+        status_if_new: { '@path': '$.traits.status' }
+      },
+      settings: actionSettings,
+      auth: { accessToken: oauth.access_token, refreshToken: '' }
+    })) as { status: number; body?: { merge_fields?: string } }[]
+    expect(results.map((r) => [r.status, r.body?.merge_fields])).toEqual([
+      [200, 'written'],
+      [200, 'not_written']
+    ])
+    expect(sandbox.contact(audienceId, email(1))?.merge_fields).toMatchObject({ FNAME: 'Ann' })
+  })
+})

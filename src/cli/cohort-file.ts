@@ -79,7 +79,9 @@ export async function readCohortFile(path: string, options: ReadOptions): Promis
         problem: `Column ${JSON.stringify(options.membershipColumn)} holds ${JSON.stringify(raw ?? '')}: use true or false.`
       }
     }
-    return { ...row, inCohort: membership }
+    // Leavers lose the tag and nothing else: their merge fields are not written.
+    const { mergeFields: _unused, ...leaver } = row
+    return membership ? { ...row, inCohort: true } : { ...leaver, inCohort: false }
   })
 }
 

@@ -55,6 +55,8 @@ export interface RowOutcome {
   message?: string
   /** A later row for the same address decided what happened; this row reports that outcome. */
   superseded?: boolean
+  /** false when the row carried merge fields that Mailchimp did not write. */
+  mergeFieldsWritten?: boolean
   attempts: number
 }
 
@@ -65,6 +67,8 @@ export interface MirrorOptions {
   /** The largest share of the tag's contacts (0–1) a mirror may untag without `force`. */
   maxUntagShare: number
   force: boolean
+  /** Go ahead although some rows have no usable address (their contacts may lose the tag). */
+  ignoreBadRows: boolean
 }
 
 export interface MirrorSummary {
@@ -215,7 +219,7 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
           status,
           attempts: tries,
           ...(status < 300
-            ? { result: (result?.body as { result?: string } | undefined)?.result }
+            ? succeeded(result?.body as { result?: string; merge_fields?: string } | undefined)
             : { message: result?.errormessage ?? 'No outcome from the destination.' })
         })
       })
@@ -263,21 +267,19 @@ async function mirrorDiff(
   const missing = current.emails.filter((email) => !inFile.has(foldEmail(email)))
   const share = current.emails.length === 0 ? 0 : missing.length / current.emails.length
   const percent = (value: number) => `${Math.round(value * 1000) / 10}%`
-  const reasons = mirror.force
-    ? []
-    : [
-        ...(share > mirror.maxUntagShare
-          ? [
-              `--mirror would remove the tag from ${missing.length} of its ${current.emails.length} contacts (${percent(share)}), more than the ${percent(mirror.maxUntagShare)} allowed. Check that the file holds the whole cohort; to go ahead, raise --max-untag or pass --force.`
-            ]
-          : []),
-        // A row with a typo may stand for someone who carries the tag: a mirror would untag them.
-        ...(unusable.length > 0
-          ? [
-              `${unusable.length} row${unusable.length > 1 ? 's' : ''} of the file ${unusable.length > 1 ? 'have' : 'has'} no usable email address (e.g. ${unusable[0].row.source}), so --mirror cannot tell whom ${unusable.length > 1 ? 'they' : 'it'} meant and might untag them. Fix the file, or pass --force.`
-            ]
-          : [])
-      ]
+  const reasons = [
+    ...(share > mirror.maxUntagShare && !mirror.force
+      ? [
+          `--mirror would remove the tag from ${missing.length} of its ${current.emails.length} contacts (${percent(share)}), more than the ${percent(mirror.maxUntagShare)} allowed. Check that the file holds the whole cohort; to go ahead, raise --max-untag or pass --force.`
+        ]
+      : []),
+    // A row with a typo may stand for someone who carries the tag: a mirror would untag them.
+    ...(unusable.length > 0 && !mirror.ignoreBadRows
+      ? [
+          `${unusable.length} row${unusable.length > 1 ? 's' : ''} of the file ${unusable.length > 1 ? 'have' : 'has'} no usable email address (e.g. ${unusable[0].row.source}), so --mirror cannot tell whom ${unusable.length > 1 ? 'they' : 'it'} meant and might untag them. Fix the file, or pass --ignore-bad-rows.`
+        ]
+      : [])
+  ]
   const refused = reasons.length > 0 ? reasons.join(' ') : undefined
   return {
     leavers: missing.map((email) => ({ source: `tag "${job.cohort}"`, email, inCohort: false })),
@@ -415,6 +417,19 @@ function computationKey(cohort: string, emailColumn: string): string {
       .replace(/[^a-z0-9]+/g, '_')
       .replace(/^_|_$/g, '') || 'cohort'
   return key === emailColumn ? `${key}_member` : key
+}
+
+/**
+ * A row the destination confirmed. Merge fields asked for but not written (the contact is in a compliance state, or
+ * Skip is set) mean the row did not fully land, so it says so and counts as failed.
+ */
+function succeeded(body: { result?: string; merge_fields?: string } | undefined): Partial<RowOutcome> {
+  if (body?.merge_fields !== 'not_written') return { result: body?.result }
+  return {
+    result: body.result,
+    mergeFieldsWritten: false,
+    message: `Tagged (${body.result ?? 'ok'}), but Mailchimp did not write the merge fields.`
+  }
 }
 
 function displayEmail(email: unknown): string {

@@ -39,6 +39,7 @@ interface SyncOptions {
   mirror?: boolean
   maxUntag: number
   force?: boolean
+  ignoreBadRows?: boolean
   mergeField: Record<string, string>
   dryRun?: boolean
   json?: boolean
@@ -86,6 +87,7 @@ export async function run(args: string[], io: Io): Promise<number> {
       50
     )
     .option('--force', 'with --mirror, untag however many contacts the file leaves out')
+    .option('--ignore-bad-rows', 'with --mirror, go ahead although some rows have no usable email address')
     .option(
       '--merge-field <TAG=column>',
       'write a column into a merge field, e.g. FNAME=first_name (repeatable)',
@@ -121,6 +123,11 @@ async function sync(options: SyncOptions, io: Io): Promise<number> {
   const credentials = credentialsFrom(io.env)
   if (credentials.kind !== 'sandbox' && !options.audience) {
     throw new UsageError('--audience is required with Mailchimp credentials: give the audience (list) ID to sync into.')
+  }
+  if (Object.keys(options.mergeField).length > 0 && options.statusIfNew === 'skip') {
+    throw new UsageError(
+      '--merge-field cannot be combined with --status-if-new skip: writing merge fields may create the contact, which skip forbids.'
+    )
   }
   if (options.mirror && (options.removeFile || options.membershipColumn)) {
     throw new UsageError(
@@ -182,7 +189,12 @@ async function sync(options: SyncOptions, io: Io): Promise<number> {
       statusIfNew: options.statusIfNew,
       dryRun: options.dryRun,
       mirror: options.mirror
-        ? { options: destinationOptions, maxUntagShare: options.maxUntag / 100, force: options.force ?? false }
+        ? {
+            options: destinationOptions,
+            maxUntagShare: options.maxUntag / 100,
+            force: options.force ?? false,
+            ignoreBadRows: options.ignoreBadRows ?? false
+          }
         : undefined,
       retryDelayMs: io.retryDelayMs,
       onProgress: (settled) => bar?.update(settled)

@@ -8,7 +8,8 @@ export interface Target {
 }
 
 /** Rows whose outcome counts as landed: Mailchimp confirmed the change, or the wanted state already held. */
-export const landed = (outcome: RowOutcome) => outcome.status >= 200 && outcome.status < 300
+export const landed = (outcome: RowOutcome) =>
+  outcome.status >= 200 && outcome.status < 300 && outcome.mergeFieldsWritten !== false
 
 const LISTED_FAILURES = 20
 

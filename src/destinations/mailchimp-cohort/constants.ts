@@ -30,6 +30,12 @@ export const CONTACTS_PER_REQUEST = 500
  */
 export const MAX_CONCURRENT_REQUESTS = 4
 
+/**
+ * Requests of one Mailchimp account in flight from this process at once, whatever runs them (several batches, a
+ * tool's parallel work): under Mailchimp's 10 per user, with room for the account's other integrations.
+ */
+export const MAX_IN_FLIGHT_PER_ACCOUNT = 8
+
 /** The longest address SMTP allows (RFC 5321); anything longer is refused before it reaches Mailchimp. */
 export const MAX_EMAIL_LENGTH = 254
 

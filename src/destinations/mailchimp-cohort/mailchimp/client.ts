@@ -12,6 +12,8 @@ import {
 import type { MailchimpEndpoints } from '../constants'
 import { checkAudienceId, checkDataCenter, checkTagId, isDataCenter } from '../validation'
 import { fingerprint, lookupCache, remember } from './cache'
+import { withAccountSlot } from './limits'
+import type { Limiter } from './limits'
 import type { LookupCache } from './cache'
 import {
   mailchimpError,
@@ -53,6 +55,8 @@ export interface DestinationOptions {
 export interface ClientOptions extends DestinationOptions {
   /** The host's cross-request cache, when it gives one. */
   stateContext?: StateContext
+  /** The batch's own cap on requests in flight; every request of this client, lookups included, takes a slot. */
+  limit?: Limiter
 }
 
 /** A row of a batch subscribe: a contact to create, if it does not exist yet, with this status. */
@@ -88,6 +92,7 @@ export class MailchimpClient {
   private readonly endpoints: MailchimpEndpoints
   private readonly timeout: number
   private readonly knownDataCenter?: string
+  private readonly limit: Limiter
 
   constructor(
     private readonly request: RequestClient,
@@ -97,6 +102,7 @@ export class MailchimpClient {
     this.endpoints = options.endpoints ?? MAILCHIMP_ENDPOINTS
     this.timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
     this.knownDataCenter = options.dataCenter
+    this.limit = options.limit ?? ((work) => work())
     this.cache = lookupCache(options.stateContext)
     // Builds pointed at a sandbox and at Mailchimp may share a process: their caches must not mix.
     this.account = fingerprint(this.endpoints.metadataUrl, token)
@@ -177,7 +183,7 @@ export class MailchimpClient {
     const id = checkAudienceId(audienceId)
     return this.call('POST', `/lists/${id}`, {
       schema: BatchSubscribeAnswer,
-      // The plugin sends no merge fields; an audience's required ones must not block every new contact.
+      // Only mapped merge fields are sent; an audience's required ones must not block every new contact.
       query: { skip_merge_validation: true },
       json: { members: contacts, update_existing: false },
       subject: audienceSubject(id)
@@ -310,18 +316,21 @@ export class MailchimpClient {
   private async send<T>(url: string, method: Method, authorization: string, options: CallOptions<T>): Promise<T> {
     let response
     try {
-      response = await this.request(url, {
-        method,
-        json: options.json,
-        searchParams: options.query,
-        headers: { authorization, accept: 'application/json' },
-        throwHttpErrors: false,
-        // A redirect would carry the token to a host nobody checked: it is refused, not followed.
-        redirect: 'manual',
-        // Large answers (batch results) otherwise never finish reading inside actions-core.
-        skipResponseCloning: true,
-        timeout: this.timeout
-      })
+      // A slot is held only while the request is in flight, never while waiting on a shared lookup: no deadlock.
+      const send = () =>
+        this.request(url, {
+          method,
+          json: options.json,
+          searchParams: options.query,
+          headers: { authorization, accept: 'application/json' },
+          throwHttpErrors: false,
+          // A redirect would carry the token to a host nobody checked: it is refused, not followed.
+          redirect: 'manual',
+          // Large answers (batch results) otherwise never finish reading inside actions-core.
+          skipResponseCloning: true,
+          timeout: this.timeout
+        })
+      response = await this.limit(() => withAccountSlot(this.account, send))
     } catch (error) {
       throw transportError(error)
     }

@@ -3,6 +3,7 @@ import type { RequestClient, StateContext } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS, MAX_CONCURRENT_REQUESTS } from '../constants'
 import type { AudienceSettings, Settings } from '../generated-types'
 import { remember } from '../mailchimp/cache'
+import { limiter } from '../mailchimp/limits'
 import { accessTokenFrom, MailchimpClient } from '../mailchimp/client'
 import type { DestinationOptions, NewContact } from '../mailchimp/client'
 import type { BatchSubscribeAnswer, TagMembersAnswer } from '../mailchimp/schemas'
@@ -64,7 +65,9 @@ export async function syncCohortEvents(
     const audienceId = checkAudienceId(input.settings.audience_id)
     const client = new MailchimpClient(request, accessTokenFrom(input.auth), {
       ...options,
-      stateContext: input.stateContext
+      stateContext: input.stateContext,
+      // Every request of the batch, lookups included, shares these slots.
+      limit: limiter(MAX_CONCURRENT_REQUESTS)
     })
     sync = new CohortSync(client, audienceId, outcomes)
   } catch (error) {
@@ -116,10 +119,10 @@ class CohortSync {
   private defaultStatus?: Promise<'pending' | 'subscribed'>
   private mergeTags?: Promise<Map<string, string>>
   private mergeTagsFresh = false
-  /** Contacts whose Merge Fields Mailchimp confirmed writing. */
-  private readonly mergeWritten = new Set<string>()
-  /** Every request of the batch takes a slot: at most MAX_CONCURRENT_REQUESTS in flight, whatever runs them. */
-  private readonly slot = limiter(MAX_CONCURRENT_REQUESTS)
+  /** Whether the batch's first read of the merge fields came from the cache rather than from Mailchimp. */
+  private mergeTagsCached = false
+  /** The changes (one contact in one tag) whose Merge Fields Mailchimp confirmed writing. */
+  private readonly mergeWritten = new Set<ContactChange>()
 
   constructor(
     private readonly client: MailchimpClient,
@@ -143,8 +146,9 @@ class CohortSync {
       // New contacts got their merge fields in the creation row; the others need their own write.
       const notUpdated = await this.updateMergeFields(
         adds.filter((contact) => {
+          // Compliance-state addresses may be contacts (say, unsubscribed): the upsert never subscribes anyone.
           const kind = creations.get(contact.key)?.kind
-          return contact.mergeFields && (kind === 'exists' || kind === 'unconfirmed')
+          return contact.mergeFields && (kind === 'exists' || kind === 'unconfirmed' || kind === 'compliance')
         })
       )
       const toTag = adds.filter(
@@ -169,7 +173,7 @@ class CohortSync {
     let answer: BatchSubscribeAnswer
     try {
       const rows = await this.rows(contacts)
-      answer = await this.slot(() => this.client.addNewContacts(this.audienceId, rows))
+      answer = await this.client.addNewContacts(this.audienceId, rows)
     } catch (error) {
       this.failed(contacts, error)
       return creations
@@ -177,7 +181,7 @@ class CohortSync {
     const said = creationsFrom(answer)
     for (const contact of contacts) {
       const creation = said.get(contact.key) ?? { kind: 'unconfirmed' }
-      if (creation.kind === 'created' && contact.mergeFields) this.mergeWritten.add(contact.key)
+      if (creation.kind === 'created' && contact.mergeFields) this.mergeWritten.add(contact)
       if (creation.kind === 'forgotten' || creation.kind === 'refused') {
         this.outcomes.fail(contact, creationRefused(creation))
       } else {
@@ -202,11 +206,14 @@ class CohortSync {
     let known: Map<string, string>
     try {
       known = await this.audienceMergeTags()
-      // The cached list may predate a merge field the operator just added: ask Mailchimp once more before refusing.
-      if (carrying.some((contact) => unknownIn(contact, known).length > 0)) known = await this.audienceMergeTags(true)
     } catch (error) {
       this.failed(carrying, error)
       return contacts.filter((contact) => !contact.mergeFields)
+    }
+    // A cached list may predate a merge field the operator just added: ask Mailchimp once more before refusing. Should
+    // that fail, the list in hand still serves the contacts whose tags it has.
+    if (this.mergeTagsCached && carrying.some((contact) => unknownIn(contact, known).length > 0)) {
+      known = await this.audienceMergeTags(true).catch(() => known)
     }
     return contacts.filter((contact) => {
       if (!contact.mergeFields) return true
@@ -233,9 +240,10 @@ class CohortSync {
     }
     const key = `mailchimp-cohort:merge-fields:${this.client.account}:${this.audienceId}`
     const accept = (value: string | undefined) => value !== undefined && /^\[.*\]$/.test(value)
+    if (this.mergeTags === undefined && !this.mergeTagsFresh) this.mergeTagsCached = accept(this.client.cache.get(key))
     const options = { ttlSeconds: CACHE_TTL_SECONDS.audience, accept, fresh: this.mergeTagsFresh }
     this.mergeTags ??= remember(this.client.cache, key, options, async () =>
-      JSON.stringify((await this.slot(() => this.client.mergeFields(this.audienceId))).map((field) => field.tag))
+      JSON.stringify((await this.client.mergeFields(this.audienceId)).map((field) => field.tag))
     ).then((tags) => new Map((JSON.parse(tags) as string[]).map((tag) => [tag.toUpperCase(), tag])))
     return this.mergeTags
   }
@@ -261,10 +269,8 @@ class CohortSync {
         return
       }
       try {
-        await this.slot(() =>
-          this.client.updateMergeFields(this.audienceId, contact.email, rows[i].status, contact.mergeFields ?? {})
-        )
-        this.mergeWritten.add(contact.key)
+        await this.client.updateMergeFields(this.audienceId, contact.email, rows[i].status, contact.mergeFields ?? {})
+        this.mergeWritten.add(contact)
       } catch (error) {
         notUpdated.add(contact.key)
         const syncError = asSyncError(error)
@@ -316,8 +322,7 @@ class CohortSync {
       this.client.cache,
       key,
       { ttlSeconds: CACHE_TTL_SECONDS.audience, accept },
-      async () =>
-        (await this.slot(() => this.client.getAudience(this.audienceId))).double_optin ? 'pending' : 'subscribed'
+      async () => ((await this.client.getAudience(this.audienceId)).double_optin ? 'pending' : 'subscribed')
     )
     return this.defaultStatus
   }
@@ -361,20 +366,18 @@ class CohortSync {
   }
 
   private sendTagUpdate(tagId: string, adds: ContactChange[], removes: ContactChange[]): Promise<TagMembersAnswer> {
-    return this.slot(() =>
-      this.client.updateTagMembers(
-        this.audienceId,
-        tagId,
-        adds.map((contact) => contact.email),
-        removes.map((contact) => contact.email)
-      )
+    return this.client.updateTagMembers(
+      this.audienceId,
+      tagId,
+      adds.map((contact) => contact.email),
+      removes.map((contact) => contact.email)
     )
   }
 
   /** Whether Mailchimp confirmed writing the contact's Merge Fields; nothing when it carries none. */
   private mergeState(contact: ContactChange): MergeFieldsState | undefined {
     if (!contact.mergeFields) return undefined
-    return this.mergeWritten.has(contact.key) ? 'written' : 'not_written'
+    return this.mergeWritten.has(contact) ? 'written' : 'not_written'
   }
 
   /** Reads Mailchimp's answer back onto each contact: what it confirmed, and its reason for each address it refused. */
@@ -486,22 +489,6 @@ function mergeFieldsRefused(reason: string): IntegrationError {
     'MERGE_FIELDS_REFUSED',
     400
   )
-}
-
-/** Runs each piece of work once fewer than `limit` others are running. */
-function limiter(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
-  let active = 0
-  const waiting: (() => void)[] = []
-  return async <T>(work: () => Promise<T>): Promise<T> => {
-    while (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
-    active++
-    try {
-      return await work()
-    } finally {
-      active--
-      waiting.shift()?.()
-    }
-  }
 }
 
 function createdNotTagged(): RetryableError {
