@@ -35,6 +35,9 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, stdout, stderr }
 }
 
+/** `sync` into the cohort "Power users", the cohort nearly every test uses. */
+const powerUsers = (args: string[], env: NodeJS.ProcessEnv = {}) => cli([...args, '--cohort', 'Power users'], env)
+
 const members = (name = 'Power users') =>
   sandbox.tags(audienceId).some((t) => t.name === name) ? sandbox.tagMembers(audienceId, name).sort() : []
 
@@ -53,7 +56,7 @@ const cohortCsv =
 describe('a real run against the sandbox', () => {
   it('syncs a CSV into the tag and exits 0 when every row landed', async () => {
     sandbox.addContacts(audienceId, [{ email_address: 'bob@mail.sample-shop.dev', status: 'unsubscribed' }])
-    const { code, stdout, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
+    const { code, stdout, stderr } = await powerUsers(['--file', file('cohort.csv', cohortCsv)])
     expect(code).toBe(0)
     expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
     expect(sandbox.contact(audienceId, 'bob@mail.sample-shop.dev')?.status).toBe('unsubscribed')
@@ -64,25 +67,21 @@ describe('a real run against the sandbox', () => {
   })
 
   it('removes the tag from leavers given by --remove-file and by a membership column', async () => {
-    await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
-    const byFile = await cli([
+    await powerUsers(['--file', file('cohort.csv', cohortCsv)])
+    const byFile = await powerUsers([
       '--file',
       file('joiners.csv', 'email\ndee@mail.sample-shop.dev\n'),
       '--remove-file',
-      file('leavers.csv', 'email\nADA@mail.sample-shop.dev\n'),
-      '--cohort',
-      'Power users'
+      file('leavers.csv', 'email\nADA@mail.sample-shop.dev\n')
     ])
     expect(byFile.code).toBe(0)
     expect(members()).toEqual(['bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev', 'dee@mail.sample-shop.dev'])
 
-    const byColumn = await cli([
+    const byColumn = await powerUsers([
       '--file',
       file('delta.csv', 'email,member\nbob@mail.sample-shop.dev,false\ned@mail.sample-shop.dev,yes\n'),
       '--membership-column',
-      'member',
-      '--cohort',
-      'Power users'
+      'member'
     ])
     expect(byColumn.code).toBe(0)
     expect(members()).toEqual(['cy@mail.sample-shop.dev', 'dee@mail.sample-shop.dev', 'ed@mail.sample-shop.dev'])
@@ -99,13 +98,11 @@ describe('a real run against the sandbox', () => {
     ]
       .map((row) => JSON.stringify(row))
       .join('\n')
-    const { code, stdout } = await cli([
+    const { code, stdout } = await powerUsers([
       '--file',
       file('cohort.jsonl', jsonl),
       '--email-column',
       'mail',
-      '--cohort',
-      'Power users',
       '--json'
     ])
     expect(code).toBe(1)
@@ -123,7 +120,7 @@ describe('a real run against the sandbox', () => {
 
   it('re-sends rows whose request failed for a moment, and they land', async () => {
     sandbox.inject({ kind: 503, method: 'POST', path: `/3.0/lists/${audienceId}`, times: 1 })
-    const { code, stdout } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users', '--json'])
+    const { code, stdout } = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--json'])
     expect(code).toBe(0)
     expect(JSON.parse(stdout).failed).toEqual([])
     expect(members()).toHaveLength(3)
@@ -134,11 +131,9 @@ describe('a real run against the sandbox', () => {
 
   it('keeps contacts out of the audience with --status-if-new skip', async () => {
     sandbox.addContacts(audienceId, [{ email_address: 'ada@mail.sample-shop.dev', status: 'subscribed' }])
-    const { code, stdout } = await cli([
+    const { code, stdout } = await powerUsers([
       '--file',
       file('cohort.csv', cohortCsv),
-      '--cohort',
-      'Power users',
       '--status-if-new',
       'skip',
       '--json'
@@ -166,14 +161,7 @@ describe('--mirror: a full resync', () => {
     sandbox.addContacts(audienceId, [
       { email_address: 'unsub@mail.sample-shop.dev', status: 'unsubscribed', tags: ['Power users'] }
     ])
-    const { code, stdout } = await cli([
-      '--file',
-      file('cohort.csv', cohortCsv),
-      '--cohort',
-      'Power users',
-      '--mirror',
-      '--json'
-    ])
+    const { code, stdout } = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--mirror', '--json'])
     expect(code).toBe(0)
     expect(JSON.parse(stdout).mirror).toEqual({
       tag_members: 4,
@@ -193,14 +181,7 @@ describe('--mirror: a full resync', () => {
     const many = Array.from({ length: 2500 }, (_, n) => `p${n}@mail.sample-shop.dev`)
     tagged(...many)
     const csv = `email\n${many.slice(10).join('\n')}\n`
-    const { code, stdout } = await cli([
-      '--file',
-      file('big.csv', csv),
-      '--cohort',
-      'Power users',
-      '--mirror',
-      '--json'
-    ])
+    const { code, stdout } = await powerUsers(['--file', file('big.csv', csv), '--mirror', '--json'])
     expect(code).toBe(0)
     expect(JSON.parse(stdout).mirror).toMatchObject({ tag_members: 2500, to_untag: 10 })
     expect(sandbox.counters.byRoute['GET /3.0/lists/{list_id}/segments/{segment_id}/members']).toBe(3)
@@ -210,14 +191,7 @@ describe('--mirror: a full resync', () => {
   it('shows the diff in a dry run and changes nothing', async () => {
     tagged('ada@mail.sample-shop.dev', 'byhand@mail.sample-shop.dev')
     const before = JSON.stringify([sandbox.contacts(audienceId), sandbox.tags(audienceId)])
-    const { code, stdout } = await cli([
-      '--file',
-      file('cohort.csv', cohortCsv),
-      '--cohort',
-      'Power users',
-      '--mirror',
-      '--dry-run'
-    ])
+    const { code, stdout } = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--mirror', '--dry-run'])
     expect(code).toBe(0)
     expect(stdout).toMatch(
       /Mirror: the tag had 2 contacts; 1 of them are not in the file and would lose it \(e\.g\. byhand@mail\.sample-shop\.dev\)/
@@ -228,7 +202,7 @@ describe('--mirror: a full resync', () => {
 
   it('refuses to untag more than half the tag unless told to, and nothing is sent', async () => {
     tagged('ada@mail.sample-shop.dev', 'w@mail.sample-shop.dev', 'x@mail.sample-shop.dev', 'y@mail.sample-shop.dev')
-    const refused = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users', '--mirror'])
+    const refused = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--mirror'])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(
       /--mirror would remove the tag from 3 of its 4 contacts \(75%\), more than the 50% allowed/
@@ -236,26 +210,11 @@ describe('--mirror: a full resync', () => {
     expect(members()).toHaveLength(4)
     expect(Object.keys(sandbox.counters.byRoute).every((route) => route.startsWith('GET '))).toBe(true)
 
-    const dryRun = await cli([
-      '--file',
-      file('cohort.csv', cohortCsv),
-      '--cohort',
-      'Power users',
-      '--mirror',
-      '--dry-run'
-    ])
+    const dryRun = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--mirror', '--dry-run'])
     expect(dryRun.code).toBe(2)
     expect(dryRun.stdout).toMatch(/Refused: --mirror would remove the tag from 3 of its 4 contacts/)
 
-    const raised = await cli([
-      '--file',
-      file('cohort.csv', cohortCsv),
-      '--cohort',
-      'Power users',
-      '--mirror',
-      '--max-untag',
-      '80'
-    ])
+    const raised = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--mirror', '--max-untag', '80'])
     expect(raised.code).toBe(0)
     expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
   })
@@ -263,7 +222,7 @@ describe('--mirror: a full resync', () => {
   it('refuses when a row of the file has no usable address, since it may stand for someone who carries the tag', async () => {
     tagged('ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev')
     const csv = 'email\n ADA@mail.sample-shop.dev \nbob at mail.sample-shop.dev\n'
-    const { code, stderr } = await cli(['--file', file('typo.csv', csv), '--cohort', 'Power users', '--mirror'])
+    const { code, stderr } = await powerUsers(['--file', file('typo.csv', csv), '--mirror'])
     expect(code).toBe(2)
     expect(stderr).toMatch(
       /1 row of the file has no usable email address \(e\.g\. typo\.csv:3\), so --mirror cannot tell whom it meant.*--ignore-bad-rows/
@@ -271,17 +230,9 @@ describe('--mirror: a full resync', () => {
     expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev'])
     // --force lifts the share limit only; bad rows need their own say-so.
     // The file-side spelling (case and spaces) is the same contact as Mailchimp's: only the typo is in question.
-    const forcedOnly = await cli(['--file', file('typo.csv', csv), '--cohort', 'Power users', '--mirror', '--force'])
+    const forcedOnly = await powerUsers(['--file', file('typo.csv', csv), '--mirror', '--force'])
     expect(forcedOnly.code).toBe(2)
-    const forced = await cli([
-      '--file',
-      file('typo.csv', csv),
-      '--cohort',
-      'Power users',
-      '--mirror',
-      '--ignore-bad-rows',
-      '--json'
-    ])
+    const forced = await powerUsers(['--file', file('typo.csv', csv), '--mirror', '--ignore-bad-rows', '--json'])
     expect(forced.code).toBe(1)
     expect(JSON.parse(forced.stdout).mirror).toMatchObject({
       tag_members: 2,
@@ -293,26 +244,17 @@ describe('--mirror: a full resync', () => {
 
   it('goes ahead with --force', async () => {
     tagged('w@mail.sample-shop.dev', 'x@mail.sample-shop.dev')
-    const { code } = await cli([
-      '--file',
-      file('cohort.csv', cohortCsv),
-      '--cohort',
-      'Power users',
-      '--mirror',
-      '--force'
-    ])
+    const { code } = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--mirror', '--force'])
     expect(code).toBe(0)
     expect(members()).toEqual(['ada@mail.sample-shop.dev', 'bob@mail.sample-shop.dev', 'cy@mail.sample-shop.dev'])
   })
 
   it('cannot be combined with --remove-file', async () => {
-    const { code, stderr } = await cli([
+    const { code, stderr } = await powerUsers([
       '--file',
       file('cohort.csv', cohortCsv),
       '--remove-file',
       file('leavers.csv', 'email\nzed@mail.sample-shop.dev\n'),
-      '--cohort',
-      'Power users',
       '--mirror'
     ])
     expect(code).toBe(2)
@@ -326,14 +268,7 @@ describe('--merge-field', () => {
 
   it('writes a column into a merge field of new and existing contacts, leaving statuses alone', async () => {
     sandbox.addContacts(audienceId, [{ email_address: 'bob@mail.sample-shop.dev', status: 'unsubscribed' }])
-    const { code } = await cli([
-      '--file',
-      file('names.csv', csv),
-      '--cohort',
-      'Power users',
-      '--merge-field',
-      'fname=first'
-    ])
+    const { code } = await powerUsers(['--file', file('names.csv', csv), '--merge-field', 'fname=first'])
     expect(code).toBe(0)
     expect(sandbox.contact(audienceId, 'ada@mail.sample-shop.dev')?.merge_fields).toMatchObject({ FNAME: 'Ada' })
     expect(sandbox.contact(audienceId, 'bob@mail.sample-shop.dev')).toMatchObject({
@@ -344,14 +279,7 @@ describe('--merge-field', () => {
   })
 
   it('refuses a merge tag the audience does not have, before sending anything', async () => {
-    const { code, stderr } = await cli([
-      '--file',
-      file('names.csv', csv),
-      '--cohort',
-      'Power users',
-      '--merge-field',
-      'NICK=first'
-    ])
+    const { code, stderr } = await powerUsers(['--file', file('names.csv', csv), '--merge-field', 'NICK=first'])
     expect(code).toBe(2)
     expect(stderr).toMatch(
       /--merge-field: audience \w+ has no merge field NICK \(it has FNAME, LNAME, ADDRESS, PHONE, BIRTHDAY\)/
@@ -360,11 +288,9 @@ describe('--merge-field', () => {
   })
 
   it('refuses to combine with --status-if-new skip, which must create nobody', async () => {
-    const { code, stderr } = await cli([
+    const { code, stderr } = await powerUsers([
       '--file',
       file('names.csv', csv),
-      '--cohort',
-      'Power users',
       '--merge-field',
       'FNAME=first',
       '--status-if-new',
@@ -383,11 +309,9 @@ describe('--merge-field', () => {
       people.map((email) => ({ email_address: email, status: 'subscribed' as const }))
     )
     const rows = people.map((email, n) => `${email},Name${n}`).join('\n')
-    const { code } = await cli([
+    const { code } = await powerUsers([
       '--file',
       file('many.csv', `email,first\n${rows}\n`),
-      '--cohort',
-      'Power users',
       '--merge-field',
       'FNAME=first'
     ])
@@ -400,14 +324,7 @@ describe('--merge-field', () => {
   })
 
   it('refuses a column that is not in the file', async () => {
-    const { code, stderr } = await cli([
-      '--file',
-      file('names.csv', csv),
-      '--cohort',
-      'Power users',
-      '--merge-field',
-      'LNAME=last'
-    ])
+    const { code, stderr } = await powerUsers(['--file', file('names.csv', csv), '--merge-field', 'LNAME=last'])
     expect(code).toBe(2)
     expect(stderr).toMatch(/names\.csv has no column "last".*--merge-field LNAME=/)
     expect(sandbox.counters.total).toBe(0)
@@ -450,13 +367,11 @@ describe('a dry run', () => {
     sandbox.addContacts(audienceId, [{ email_address: 'ada@mail.sample-shop.dev', status: 'subscribed' }])
     const before = JSON.stringify([sandbox.contacts(audienceId), sandbox.tags(audienceId)])
     const csv = `${cohortCsv}ADA@mail.sample-shop.dev,pro\nnope,pro\n`
-    const { code, stdout } = await cli([
+    const { code, stdout } = await powerUsers([
       '--file',
       file('cohort.csv', csv),
       '--remove-file',
       file('leavers.csv', 'email\nzed@mail.sample-shop.dev\n'),
-      '--cohort',
-      'Power users',
       '--dry-run',
       '--json'
     ])
@@ -499,20 +414,18 @@ describe('bad input: a clear error, exit 2, and nothing sent', () => {
       /quotes\.csv is not valid CSV/
     ]
   ])('%s', async (_name, path, message) => {
-    const { code, stderr } = await cli(['--file', path(), '--cohort', 'Power users'])
+    const { code, stderr } = await powerUsers(['--file', path()])
     expect(code).toBe(2)
     expect(stderr).toMatch(message)
     expect(sandbox.counters.total).toBe(0)
   })
 
   it('refuses a membership column that is not there', async () => {
-    const { code, stderr } = await cli([
+    const { code, stderr } = await powerUsers([
       '--file',
       file('cohort.csv', cohortCsv),
       '--membership-column',
-      'in_cohort',
-      '--cohort',
-      'Power users'
+      'in_cohort'
     ])
     expect(code).toBe(2)
     expect(stderr).toMatch(/no column "in_cohort".*--membership-column/)
@@ -537,7 +450,7 @@ describe('bad input: a clear error, exit 2, and nothing sent', () => {
     ['both credentials', { MAILCHIMP_ACCESS_TOKEN: 't', MAILCHIMP_API_KEY: 'abc-us6' }, /Both .* are set/],
     ['an API key without its data center', { MAILCHIMP_API_KEY: '0123456789abcdef' }, /should end with its data center/]
   ])('exits 2 on configuration errors: %s', async (_name, env, message) => {
-    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'], env)
+    const { code, stderr } = await powerUsers(['--file', file('cohort.csv', cohortCsv)], env)
     expect(code).toBe(2)
     expect(stderr).toMatch(message)
   })
@@ -555,7 +468,7 @@ describe('bad input: a clear error, exit 2, and nothing sent', () => {
 
   it('exits 2 when the sandbox refuses the token, with the reason', async () => {
     sandbox.revokeToken('sandbox-token')
-    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
+    const { code, stderr } = await powerUsers(['--file', file('cohort.csv', cohortCsv)])
     expect(code).toBe(2)
     expect(stderr).toMatch(/Cannot use Mailchimp: .*Reconnect/)
   })
@@ -579,7 +492,7 @@ describe('bad input: a clear error, exit 2, and nothing sent', () => {
 
   it('exits 1, not 2, when Mailchimp fails for a moment before anything is sent', async () => {
     sandbox.inject({ kind: 503, path: '/oauth2/metadata' })
-    const { code, stderr } = await cli(['--file', file('cohort.csv', cohortCsv), '--cohort', 'Power users'])
+    const { code, stderr } = await powerUsers(['--file', file('cohort.csv', cohortCsv)])
     expect(code).toBe(1)
     expect(stderr).toMatch(/Cannot use Mailchimp: .*Nothing was sent; try again later\./)
     expect(stderr).not.toMatch(/Credentials are invalid/)
