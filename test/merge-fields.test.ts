@@ -74,6 +74,13 @@ function subscribe(updateExisting: boolean, rows: Row[][]) {
     .query({ skip_merge_validation: 'true' })
 }
 
+/** What a first sync looks up: the data center, the audience's merge fields and its opt-in setting. */
+function coldLookups() {
+  metadata()
+  mergeFieldsLookup()
+  audienceLookup()
+}
+
 /** A member upsert for one contact, its body recorded into `bodies`. */
 function upsert(email: string, bodies: Row[] = []) {
   const hash = createHash('md5').update(email.toLowerCase()).digest('hex')
@@ -84,9 +91,7 @@ function upsert(email: string, bodies: Row[] = []) {
 
 /** A host whose first sync has cached the token's data center, the opt-in setting and the merge fields. */
 async function warmedUp() {
-  metadata()
-  mergeFieldsLookup()
-  audienceLookup()
+  coldLookups()
   subscribe(false, []).reply(200, subscribeAnswer({ created: [{ email: 'a@example.com', status: 'subscribed' }] }))
   api()
     .post(`${LIST}/segments/10`)
@@ -98,9 +103,7 @@ async function warmedUp() {
 
 describe('Merge Fields', () => {
   it('writes them on new contacts under the audience’s tags, leaving out empty values, with one lookup', async () => {
-    metadata()
-    mergeFieldsLookup()
-    audienceLookup()
+    coldLookups()
     const created: Row[][] = []
     subscribe(false, created).reply(
       200,
@@ -121,9 +124,7 @@ describe('Merge Fields', () => {
   })
 
   it('updates existing contacts one upsert each, with status_if_new and never status, then tags them', async () => {
-    metadata()
-    mergeFieldsLookup()
-    audienceLookup()
+    coldLookups()
     const created: Row[][] = []
     subscribe(false, created).reply(
       200,
@@ -164,9 +165,7 @@ describe('Merge Fields', () => {
   })
 
   it('upserts a contact Mailchimp neither created nor called existing, so its merge fields are confirmed', async () => {
-    metadata()
-    mergeFieldsLookup()
-    audienceLookup()
+    coldLookups()
     subscribe(false, []).reply(200, subscribeAnswer({}))
     const upserts: Row[] = []
     upsert('quiet@example.com', upserts).reply(200, member('quiet@example.com'))
@@ -191,10 +190,8 @@ describe('Merge Fields', () => {
   })
 
   it('fails an event naming the merge tag the audience does not have, and syncs the others', async () => {
-    metadata()
-    // Read once: the list came from Mailchimp, not from the cache, so it is not asked again.
-    mergeFieldsLookup()
-    audienceLookup()
+    // The merge fields are read once: the list came from Mailchimp, not from the cache, so it is not asked again.
+    coldLookups()
     const created: Row[][] = []
     subscribe(false, created).reply(
       200,
@@ -228,9 +225,7 @@ describe('Merge Fields', () => {
   })
 
   it('leaves a contact untagged, with Mailchimp’s reason, when its merge fields are refused', async () => {
-    metadata()
-    mergeFieldsLookup()
-    audienceLookup()
+    coldLookups()
     subscribe(false, []).reply(
       200,
       subscribeAnswer({ errors: [contactExists('a@example.com'), contactExists('b@example.com')] })
@@ -257,9 +252,7 @@ describe('Merge Fields', () => {
   })
 
   it('makes a contact retryable, and untagged, when its upsert is throttled; the rest are tagged', async () => {
-    metadata()
-    mergeFieldsLookup()
-    audienceLookup()
+    coldLookups()
     subscribe(false, []).reply(
       200,
       subscribeAnswer({
