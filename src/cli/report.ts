@@ -60,7 +60,7 @@ export function formatReport(summary: SyncSummary, target: Target, requests?: nu
   if (failed.length > 0) {
     lines.push(`${summary.dryRun ? 'Rows that would fail' : 'Failed rows'} (${n(failed.length)}):`)
     for (const outcome of failed.slice(0, LISTED_FAILURES)) {
-      lines.push(`  ${outcome.source}  ${JSON.stringify(outcome.email)}  ${outcome.status}  ${outcome.message ?? ''}`)
+      lines.push(`  ${outcome.source}  ${shown(outcome.email)}  ${outcome.status}  ${outcome.message ?? ''}`)
     }
     if (failed.length > LISTED_FAILURES)
       lines.push(`  … and ${n(failed.length - LISTED_FAILURES)} more (--json lists all)`)
@@ -105,6 +105,11 @@ export function jsonReport(summary: SyncSummary, target: Target, exitCode: numbe
     elapsed_ms: summary.elapsedMs,
     exit_code: exitCode
   }
+}
+
+/** An address as the text report shows it: quoted, and cut short when it is absurdly long (--json has it whole). */
+function shown(email: string): string {
+  return JSON.stringify(email.length > 60 ? `${email.slice(0, 60)}…` : email)
 }
 
 /** Groups messages by their opening words, which say what went wrong without the row's own address. */
