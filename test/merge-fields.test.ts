@@ -74,6 +74,12 @@ function subscribe(updateExisting: boolean, rows: Row[][]) {
     .query({ skip_merge_validation: 'true' })
 }
 
+const statusCounts = (results: { status: number }[]) =>
+  results.reduce<Record<number, number>>(
+    (counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }),
+    {}
+  )
+
 /** What a first sync looks up: the data center, the audience's merge fields and its opt-in setting. */
 function coldLookups() {
   metadata()
@@ -297,6 +303,35 @@ describe('Merge Fields', () => {
     const [result] = await sync([engage('b@example.com', { nick: 'Bee' })], host)
     expect(result.status).toBe(200)
     expect(created[0][0].merge_fields).toEqual({ NICK: 'Bee' })
+  })
+
+  it('keeps using the list in hand when that second read fails, for this chunk and the next', async () => {
+    const host = await warmedUp()
+    api()
+      .get(`${LIST}/merge-fields`)
+      .query(true)
+      .reply(...problem(503, 'Service Unavailable', 'Try again.'))
+    // Six chunks, four at a time: the fifth and sixth start after the first one's read has failed.
+    const others = Array.from({ length: 2600 }, (_, n) => `p${n}@example.com`)
+    subscribe(false, [])
+      .times(6)
+      .reply(200, (_uri, body) => {
+        const rows = (body as { members: Row[] }).members
+        return subscribeAnswer({
+          created: rows.map((row) => ({ email: row.email_address, status: 'subscribed' as const }))
+        })
+      })
+    api()
+      .post(`${LIST}/segments/10`)
+      .times(6)
+      .reply(200, (_uri, body) => tagAnswer({ added: (body as { members_to_add: string[] }).members_to_add }))
+    const results = await sync(
+      [engage('nick@example.com', { NICK: 'N' }), ...others.map((email) => engage(email, { FNAME: 'F' }))],
+      host
+    )
+    expect(results[0].status).toBe(400)
+    expect(results[0].errormessage).toMatch(/Unknown merge field "NICK"/)
+    expect(statusCounts(results.slice(1))).toEqual({ 200: 2600 })
   })
 
   it('keeps each audience’s merge fields apart in the cache', async () => {

@@ -213,7 +213,12 @@ class CohortSync {
     // A cached list may predate a merge field the operator just added: ask Mailchimp once more before refusing. Should
     // that fail, the list in hand still serves the contacts whose tags it has.
     if (this.mergeTagsCached && carrying.some((contact) => unknownIn(contact, known).length > 0)) {
-      known = await this.audienceMergeTags(true).catch(() => known)
+      const inHand = this.mergeTags
+      known = await this.audienceMergeTags(true).catch(() => {
+        // Later chunks keep the list in hand rather than the failed read.
+        this.mergeTags = inHand
+        return known
+      })
     }
     return contacts.filter((contact) => {
       if (!contact.mergeFields) return true
