@@ -24,6 +24,12 @@ export function limiter(limit: number): Limiter {
   }
 }
 
+/** Runs every task, at most `limit` at once, starting them in order. */
+export async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  const slot = limiter(limit)
+  await Promise.all(tasks.map((task) => slot(task)))
+}
+
 const accounts = new Map<string, { limit: Limiter; users: number }>()
 
 /**

@@ -3,7 +3,7 @@ import type { RequestClient, StateContext } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS, MAX_CONCURRENT_REQUESTS } from '../constants'
 import type { AudienceSettings, Settings } from '../generated-types'
 import { remember } from '../mailchimp/cache'
-import { limiter } from '../mailchimp/limits'
+import { limiter, runBounded } from '../mailchimp/limits'
 import { accessTokenFrom, MailchimpClient } from '../mailchimp/client'
 import type { DestinationOptions, NewContact } from '../mailchimp/client'
 import type { BatchSubscribeAnswer, TagMembersAnswer } from '../mailchimp/schemas'
@@ -101,15 +101,6 @@ function isFatal(error: SyncError): boolean {
 
 function isMissingTag(error: unknown): boolean {
   return error instanceof IntegrationError && error.code === 'TAG_NOT_FOUND'
-}
-
-/** Runs tasks with at most `limit` of them in flight at once. */
-async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]()
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
 }
 
 /** One batch's work: per chunk, create the missing contacts, then add and remove the tag in one call. */
