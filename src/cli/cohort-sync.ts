@@ -17,9 +17,6 @@ export type StatusIfNew = NonNullable<SyncCohortPayload['status_if_new']>
 /** Where each event carries its row's merge field values. */
 const MERGE_FIELDS_TRAIT = 'mailchimp_merge_fields'
 
-/** Mailchimp's cap per request; batches pair 500 joiners with 500 leavers so each costs one call of each kind. */
-const PER_REQUEST = 500
-
 export interface CohortSyncJob {
   /** The destination definition, built by `mailchimpCohorts()` for Mailchimp or the sandbox. */
   definition: AudienceDestinationDefinition<Settings, AudienceSettings>
@@ -138,15 +135,12 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
   }
   await checkConnection(job.definition, settings)
   await checkMergeTags(destination, job, settings)
-  const unusable = job.mirror ? plan(job).filter((entry) => entry.refusal || entry.blocked) : []
+  const filePlan = plan(job)
+  const unusable = filePlan.entries.filter((entry) => entry.refusal || entry.blocked)
   const mirror = job.mirror ? await mirrorDiff(job, job.mirror, unusable) : undefined
-  const rows = mirror ? [...job.rows, ...mirror.leavers] : job.rows
-  const planned = plan({ ...job, rows })
-  const summary = {
-    ...summarize({ ...job, rows }, planned),
-    rows: job.rows.length,
-    ...(mirror ? { mirror: mirror.summary } : {})
-  }
+  // The mirror's leavers join the file's rows; only then is the plan made again.
+  const { entries: planned, chunks } = mirror ? plan({ ...job, rows: [...job.rows, ...mirror.leavers] }) : filePlan
+  const summary = { ...summarize(job, chunks, planned), ...(mirror ? { mirror: mirror.summary } : {}) }
   const outcomes = new Map<number, RowOutcome>()
   const settle = (index: number, outcome: Omit<RowOutcome, 'source' | 'email' | 'inCohort'>) => {
     const { row } = planned[index]
@@ -188,12 +182,17 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
     context: { personas: { computation_class: 'audience', computation_key: key, external_audience_id: tagId } }
   })
 
-  let pending = batchesOf(planned.filter((entry) => entry.change || entry.refusal))
+  // One batch per chunk of the destination's plan: one batch subscribe and one tag call each. Rows the destination
+  // will refuse cost no request and ride in the first batch.
+  const refused = planned.filter((entry) => entry.refusal)
+  let pending = chunks.length > 0 ? [[...refused, ...chunks[0]], ...chunks.slice(1)] : [refused]
+  pending = pending.filter((batch) => batch.length > 0)
   const attempts = new Map<number, number>()
   for (let round = 0; pending.length > 0; round++) {
     if (round > 0) await sleep((job.retryDelayMs ?? 1000) * 2 ** (round - 1))
-    const retry: Planned[] = []
+    const retry: Planned[][] = []
     await eachLimited(pending, job.parallelBatches ?? 4, async (batch) => {
+      const again: Planned[] = []
       let results: { status: number; body?: unknown; errormessage?: string }[]
       try {
         results = await destination.executeBatch('syncCohort', {
@@ -212,7 +211,7 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
         attempts.set(entry.index, tries)
         const status = result?.status ?? 500
         if ((status === 429 || status >= 500) && round < (job.retries ?? 3)) {
-          retry.push(entry)
+          again.push(entry)
           return
         }
         settle(entry.index, {
@@ -223,8 +222,10 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
             : { message: result?.errormessage ?? 'No outcome from the destination.' })
         })
       })
+      // A part of a chunk is still within one request of each kind.
+      if (again.length > 0) retry.push(again)
     })
-    pending = batchesOf(retry)
+    pending = retry
   }
 
   // Rows folded into a later row for the same address report that row's outcome.
@@ -337,8 +338,17 @@ async function checkConnection(
   }
 }
 
-/** The destination's own planner decides validity and duplicates, so the dry run and the sync can never disagree. */
-function plan(job: CohortSyncJob): Planned[] {
+/** The rows as the destination's planner sees them, and its chunks as the rows that won them. */
+interface RowPlan {
+  entries: Planned[]
+  chunks: Planned[][]
+}
+
+/**
+ * The destination's own planner decides validity, duplicates and chunks, so the dry run and the sync can never
+ * disagree and the command sends exactly the requests the plan counts.
+ */
+function plan(job: CohortSyncJob): RowPlan {
   const entries: Planned[] = job.rows.map((row, index) => ({ row, index, blocked: row.problem }))
   const candidates = entries.filter((entry) => !entry.blocked)
   const { tags, refused } = planSync({
@@ -353,21 +363,26 @@ function plan(job: CohortSyncJob): Planned[] {
     emailProperty: job.emailColumn
   })
   for (const { index, error } of refused) candidates[index].refusal = error.message
-  for (const { chunks } of tags) {
-    for (const change of chunks.flatMap((chunk) => [...chunk.adds, ...chunk.removes])) {
-      const winner = candidates[change.events[change.events.length - 1]]
-      winner.change = change
-      for (const loser of change.events.slice(0, -1)) candidates[loser].supersededBy = winner.index
-    }
-  }
-  return entries
+  const chunks = tags.flatMap((tag) =>
+    tag.chunks.map((chunk) =>
+      [...chunk.adds, ...chunk.removes].map((change) => {
+        const winner = candidates[change.events[change.events.length - 1]]
+        winner.change = change
+        for (const loser of change.events.slice(0, -1)) candidates[loser].supersededBy = winner.index
+        return winner
+      })
+    )
+  )
+  return { entries, chunks }
 }
 
-function summarize(job: CohortSyncJob, planned: Planned[]): Omit<SyncSummary, 'outcomes' | 'elapsedMs'> {
-  const changes = planned.filter((entry) => entry.change).map((entry) => entry.change as ContactChange)
+function summarize(
+  job: CohortSyncJob,
+  chunks: Planned[][],
+  planned: Planned[]
+): Omit<SyncSummary, 'outcomes' | 'elapsedMs'> {
+  const changes = chunks.flat().map((entry) => entry.change as ContactChange)
   const joiners = changes.filter((change) => change.inCohort).length
-  const leavers = changes.length - joiners
-  const batches = Math.max(Math.ceil(joiners / PER_REQUEST), Math.ceil(leavers / PER_REQUEST))
   return {
     cohort: job.cohort,
     audienceId: job.audienceId,
@@ -375,30 +390,14 @@ function summarize(job: CohortSyncJob, planned: Planned[]): Omit<SyncSummary, 'o
     rows: job.rows.length,
     contacts: changes.length,
     joiners,
-    leavers,
+    leavers: changes.length - joiners,
     duplicates: planned.filter((entry) => entry.supersededBy !== undefined).length,
     plannedRequests: {
-      batchSubscribe: job.statusIfNew === 'skip' ? 0 : Math.ceil(joiners / PER_REQUEST),
-      tagUpdates: batches
+      batchSubscribe:
+        job.statusIfNew === 'skip' ? 0 : chunks.filter((chunk) => chunk.some((entry) => entry.change?.inCohort)).length,
+      tagUpdates: chunks.length
     }
   }
-}
-
-/**
- * Batches of up to 500 joiners and 500 leavers: one batch subscribe and one tag call each. Rows the destination will
- * refuse cost no request and ride in the first batch.
- */
-function batchesOf(entries: Planned[]): Planned[][] {
-  const joiners = entries.filter((entry) => entry.change?.inCohort === true)
-  const leavers = entries.filter((entry) => entry.change?.inCohort === false)
-  const refused = entries.filter((entry) => !entry.change)
-  const count = Math.max(Math.ceil(joiners.length / PER_REQUEST), Math.ceil(leavers.length / PER_REQUEST), 1)
-  const batches = Array.from({ length: count }, (_, i) => [
-    ...(i === 0 ? refused : []),
-    ...joiners.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST),
-    ...leavers.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST)
-  ])
-  return batches.filter((batch) => batch.length > 0)
 }
 
 async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
