@@ -43,7 +43,7 @@ export default tseslint.config(
   },
   // The tools drive the plugin as a host does: through the package's public exports only.
   {
-    files: ['src/cli/**'],
+    files: ['src/cli/**', 'bench/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -339,10 +339,15 @@ export class MailchimpClient {
     if (response.status < 200 || response.status >= 300) {
       throw mailchimpError(response.status, body, options.subject)
     }
-    const parsed = options.schema.safeParse(response.status === 204 ? {} : parseJson(body))
+    const parsed = options.schema.safeParse(response.status === 204 ? {} : answerOf(response, body))
     if (!parsed.success) throw unreadableAnswer(`${method} ${new URL(url).pathname}`)
     return parsed.data
   }
+}
+
+/** The answer's JSON: actions-core has already parsed a JSON body once (`data`), and a batch answer is large. */
+function answerOf(response: { data?: unknown }, body: string): unknown {
+  return typeof response.data === 'object' && response.data !== null ? response.data : parseJson(body)
 }
 
 /** Mailchimp's id for a contact in member paths: the MD5 of the trimmed, lower-cased address. */

@@ -1,0 +1,63 @@
+/**
+ * Memory: the peak resident set of a host process that syncs one batch of 10,000 events. Each run is a process of its
+ * own (this file, started by the bench), so that nothing else the bench did counts.
+ */
+import { execFile } from 'child_process'
+import { promisify } from 'util'
+import type { DestinationDefinition } from '@segment/actions-core'
+import type { Settings } from '../src'
+import { connect, destinationFor, email, engage, host } from './host'
+import type { SandboxProcess } from './sandbox-process'
+
+export const MEMORY_BATCH = 10_000
+
+interface Job {
+  metadataUrl: string
+  apiBaseUrl: string
+  token: string
+  audienceId: string
+  tagId: string
+}
+
+export interface MemoryRun {
+  /** Resident set before the batch, after a warm-up batch: the host with the plugin loaded. */
+  beforeMb: number
+  peakMb: number
+}
+
+export async function memoryRun(definition: DestinationDefinition<Settings>, sandbox: SandboxProcess, run: number) {
+  const audienceId = await sandbox.addAudience(`memory ${run}`)
+  const tagId = await connect(definition, sandbox.token, audienceId)
+  const job: Job = {
+    metadataUrl: sandbox.endpoints.metadataUrl,
+    apiBaseUrl: sandbox.endpoints.apiBaseUrl('us1'),
+    token: sandbox.token,
+    audienceId,
+    tagId
+  }
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename, JSON.stringify(job)])
+  return JSON.parse(stdout) as MemoryRun
+}
+
+const mb = (bytes: number) => bytes / 2 ** 20
+
+async function child(job: Job): Promise<MemoryRun> {
+  const definition = destinationFor({ metadataUrl: job.metadataUrl, apiBaseUrl: () => job.apiBaseUrl })
+  const target = host(definition, job.token, job.audienceId)
+  await target.sync([engage(email('warm', 0), true, job.tagId)])
+  const beforeMb = mb(process.memoryUsage().rss)
+  const events = Array.from({ length: MEMORY_BATCH }, (_, i) => engage(email('mem', i), true, job.tagId))
+  const outcomes = await target.sync(events, { batchSize: MEMORY_BATCH })
+  if (outcomes.some((o) => o.status !== 200)) throw new Error('The memory batch did not land in full.')
+  return { beforeMb, peakMb: mb(process.resourceUsage().maxRSS * 1024) }
+}
+
+if (require.main === module) {
+  child(JSON.parse(process.argv[2]) as Job).then(
+    (result) => process.stdout.write(JSON.stringify(result)),
+    (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}
