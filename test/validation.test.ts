@@ -2,7 +2,8 @@ import {
   checkAudienceId,
   checkDataCenter,
   checkTagId,
-  checkTagName
+  checkTagName,
+  quote
 } from '../src/destinations/mailchimp-cohort/validation'
 import { fingerprint, memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
 
@@ -31,6 +32,15 @@ describe('tag names', () => {
     })()
     expect(error?.message.length).toBeLessThan(400)
     expect(error?.message).toContain('has 1000000')
+  })
+})
+
+describe('values quoted in messages', () => {
+  it('show at most 60 code points, never half of an emoji, and mark the cut', () => {
+    expect(quote('🙂'.repeat(60))).toBe(JSON.stringify('🙂'.repeat(60)))
+    expect(quote('🙂'.repeat(61))).toBe(JSON.stringify(`${'🙂'.repeat(60)}…`))
+    expect(quote(`${'a'.repeat(59)}🙂🙂`)).toBe(JSON.stringify(`${'a'.repeat(59)}🙂…`))
+    expect(quote('x'.repeat(10_000_000))).toBe(JSON.stringify(`${'x'.repeat(60)}…`))
   })
 })
 
