@@ -203,6 +203,20 @@ describe('MailchimpClient', () => {
       expect(error.status).toBe(status)
     })
 
+    it.each([
+      ['seconds', '30', /try again in 30 s: You have exceeded/],
+      ['an HTTP date', new Date(Date.now() + 120_000).toUTCString(), /try again in 1(19|20) s:/],
+      ['nothing readable', 'soon', /try again later: You have exceeded/],
+      ['no header', undefined, /try again later: You have exceeded/]
+    ])('says how long to wait on a 429 whose Retry-After is %s', async (_name, retryAfter, message) => {
+      const [status, body, headers] = problem(429, 'Too Many Requests', 'You have exceeded the limit of 10.')
+      audienceCall().reply(status, body, retryAfter === undefined ? headers : { ...headers, 'retry-after': retryAfter })
+      const error = await failure<RetryableError>()
+      expect(error).toBeInstanceOf(RetryableError)
+      expect(error.status).toBe(429)
+      expect(error.message).toMatch(message)
+    })
+
     it('maps a timeout to a retryable 504', async () => {
       audienceCall().delay(500).reply(200, AUDIENCE)
       const error = await failure<RetryableError>(client({ requestTimeoutMs: 50 }))

@@ -13,8 +13,7 @@ let sandbox: MailchimpSandbox
 let audienceId: string
 
 const settings = () => ({ audience_id: audienceId, email_property: 'email', oauth: { access_token: TOKEN } })
-const host = (requestTimeoutMs?: number) =>
-  new Destination(mailchimpCohorts({ endpoints: sandbox.endpoints, requestTimeoutMs }))
+const host = () => new Destination(mailchimpCohorts({ endpoints: sandbox.endpoints }))
 type Host = ReturnType<typeof host>
 const email = (n: number) => `person${n}@mail.sample-shop.dev`
 
@@ -176,75 +175,6 @@ describe('a first sync and a delta against the sandbox', () => {
     expect(String(tag.id)).not.toBe(tagId)
     expect(result.body?.tag_id).toBe(String(tag.id))
     expect(sandbox.tagMembers(audienceId, tag.id)).toEqual([email(2)])
-  })
-})
-
-describe('faults: only the events of the failing request are retryable, and a re-send lands them', () => {
-  const subscribe = () => `/3.0/lists/${audienceId}`
-  const tagCall = (tagId: string) => `/3.0/lists/${audienceId}/segments/${tagId}`
-
-  it.each([
-    ['a 429 on batch subscribe', 429, 'subscribe'],
-    ['a 503 on batch subscribe', 503, 'subscribe'],
-    ['a 500 on the tag call', 500, 'tag'],
-    ['a 502 with an HTML body on the tag call', 502, 'tag'],
-    ['a bodyless 403 (Mailchimp’s throttle) on the tag call', 403, 'tag'],
-    ['a connection reset on batch subscribe', 'reset', 'subscribe'],
-    ['a malformed answer on the tag call', 'malformed', 'tag']
-  ] as const)('%s', async (_name, kind, where) => {
-    const destination = host()
-    const tagId = await connect(destination)
-    const events = Array.from({ length: 1500 }, (_, n) => engage(email(n), true, tagId))
-    // Warm the opt-in lookup so that the fault meets the sync's own requests.
-    await sync(destination, [engage(email(99_999), true, tagId)])
-    sandbox.inject({ kind, method: 'POST', path: where === 'subscribe' ? subscribe() : tagCall(tagId), times: 1 })
-
-    const results = await sync(destination, events)
-    const failed = results.flatMap((r, i) => (r.status === 200 ? [] : [i]))
-    expect(failed).toHaveLength(500) // exactly one chunk
-    const failedStatuses = new Set(failed.map((i) => results[i].status))
-    expect([...failedStatuses].every((status) => status === 429 || status >= 500)).toBe(true)
-    // Nothing the outcomes call a success is missing from the tag; nothing failed is on it.
-    const members = new Set(sandbox.tagMembers(audienceId, Number(tagId)))
-    // The fault stopped its request before Mailchimp acted on it, so the failed rows are not tagged either.
-    results.forEach((r, i) => expect(members.has(email(i))).toBe(r.status === 200))
-
-    const again = await sync(
-      destination,
-      failed.map((i) => events[i])
-    )
-    expect(statuses(again)).toEqual({ 200: 500 })
-    expect(sandbox.tagMembers(audienceId, Number(tagId))).toHaveLength(1501)
-  })
-
-  it('gives up on a stalled answer after the request timeout with a retryable 504', async () => {
-    const destination = host(300)
-    const tagId = await connect(destination)
-    await sync(destination, [engage(email(99_999), true, tagId)])
-    sandbox.inject({ kind: 'stall', method: 'POST', path: subscribe() })
-    const results = await sync(destination, [engage(email(1), true, tagId)])
-    expect(results.map((r) => r.status)).toEqual([504])
-  })
-
-  it('gives every event a 401 that says to reconnect when the token is revoked', async () => {
-    const destination = host()
-    const tagId = await connect(destination)
-    sandbox.revokeToken(TOKEN)
-    const results = await sync(destination, [engage(email(1), true, tagId), engage(email(2), false, tagId)])
-    expect(results.map((r) => r.status)).toEqual([401, 401])
-    expect(results[0].errormessage).toMatch(/Reconnect/)
-  })
-
-  it('keeps two batches at once under Mailchimp’s 10 connections', async () => {
-    sandbox.setLatency(20)
-    const destination = host()
-    const tagId = await connect(destination)
-    const batch = (from: number) => Array.from({ length: 2000 }, (_, n) => engage(email(from + n), true, tagId))
-    const [a, b] = await Promise.all([sync(destination, batch(0)), sync(destination, batch(2000))])
-    expect(statuses([...a, ...b])).toEqual({ 200: 4000 })
-    expect(sandbox.counters.throttled).toBe(0)
-    expect(sandbox.counters.peakInFlight).toBeGreaterThan(4)
-    expect(sandbox.counters.peakInFlight).toBeLessThanOrEqual(8)
   })
 })
 

@@ -337,7 +337,7 @@ export class MailchimpClient {
     const body = typeof response.content === 'string' ? response.content : ''
     if (response.status >= 300 && response.status < 400) throw redirectRefused(response.status)
     if (response.status < 200 || response.status >= 300) {
-      throw mailchimpError(response.status, body, options.subject)
+      throw mailchimpError(response.status, body, options.subject, response.headers.get('retry-after'))
     }
     const parsed = options.schema.safeParse(response.status === 204 ? {} : answerOf(response, body))
     if (!parsed.success) throw unreadableAnswer(`${method} ${new URL(url).pathname}`)

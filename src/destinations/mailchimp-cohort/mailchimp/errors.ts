@@ -47,10 +47,28 @@ function retryableStatus(status: number): RetryableStatus {
 }
 
 /**
+ * Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined when the
+ * header is absent or unreadable, so the message falls back to "later" rather than a made-up number.
+ */
+function retryAfterSeconds(header: string | null | undefined): number | undefined {
+  const value = header?.trim()
+  if (!value) return undefined
+  if (/^\d+$/.test(value)) return Number(value)
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
+}
+
+/**
  * Maps a failed Mailchimp answer to the actions-core error the host understands. This is the only place that knows
  * Mailchimp's error shapes; every caller gets an error whose message says what happened and what to do.
+ * `retryAfter` is the answer's Retry-After header, if any.
  */
-export function mailchimpError(status: number, body: string, subject: RequestSubject = {}): Error {
+export function mailchimpError(
+  status: number,
+  body: string,
+  subject: RequestSubject = {},
+  retryAfter?: string | null
+): Error {
   const parsed = Problem.safeParse(parseJson(body))
   const problem = parsed.success && (parsed.data.title || parsed.data.detail) ? parsed.data : undefined
 
@@ -60,7 +78,10 @@ export function mailchimpError(status: number, body: string, subject: RequestSub
     return new RetryableError('Mailchimp throttled the request (403 without details); try again later.', 429)
   }
   if (status === 429) {
-    return new RetryableError(explain('Mailchimp is rate limiting this account; try again later', problem), 429)
+    // The status stays a plain retryable 429 (the host has no field for a delay); the operator still learns the wait.
+    const wait = retryAfterSeconds(retryAfter)
+    const when = wait === undefined ? 'later' : `in ${wait} s`
+    return new RetryableError(explain(`Mailchimp is rate limiting this account; try again ${when}`, problem), 429)
   }
   if (status >= 500) {
     return new RetryableError(
