@@ -36,7 +36,8 @@ export async function throughputRun(
   definition: DestinationDefinition<Settings>,
   sandbox: SandboxProcess,
   run: number,
-  contacts = THROUGHPUT_CONTACTS
+  contacts = THROUGHPUT_CONTACTS,
+  workers = HOST_WORKERS
 ): Promise<ThroughputRun> {
   const audienceId = await sandbox.addAudience(`throughput ${run}`)
   const tagId = await connect(definition, sandbox.token, audienceId)
@@ -49,7 +50,7 @@ export async function throughputRun(
   let nonRetryable = 0
   let failed: Record<number, number> = {}
   for (let attempt = 0; events.length > 0 && attempt <= MAX_RESENDS; attempt++) {
-    const outcomes = await target.sync(events, { concurrency: HOST_WORKERS })
+    const outcomes = await target.sync(events, { concurrency: workers })
     nonRetryable += outcomes.filter((o) => o.status >= 400 && o.status < 500 && o.status !== 429).length
     const again = events.filter((_, i) => retryable(outcomes[i]))
     failed = {}

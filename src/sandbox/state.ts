@@ -5,6 +5,9 @@ export type RequestedStatus = Exclude<MemberStatus, 'archived'>
 
 export interface Member {
   hash: string
+  /** Mailchimp's other ids for the contact; fixed at creation, so answers need not hash again. */
+  unique_email_id: string
+  contact_id: string
   email_address: string
   status: MemberStatus
   merge_fields: Record<string, unknown>
@@ -292,8 +295,11 @@ export class Audience {
 
   private create(email: string, status: MemberStatus): Member {
     const now = timestamp()
+    const hash = subscriberHash(email)
     const member = {
-      hash: subscriberHash(email),
+      hash,
+      unique_email_id: md5(`unique:${hash}`).slice(0, 10),
+      contact_id: md5(`contact:${hash}`),
       email_address: email,
       status,
       merge_fields: {},
@@ -317,8 +323,8 @@ export class Audience {
     return {
       id: member.hash,
       email_address: member.email_address,
-      unique_email_id: md5(`unique:${member.hash}`).slice(0, 10),
-      contact_id: md5(`contact:${member.hash}`),
+      unique_email_id: member.unique_email_id,
+      contact_id: member.contact_id,
       email_type: 'html',
       status: member.status,
       merge_fields: member.merge_fields,
