@@ -73,6 +73,22 @@ function recordRequests(): { urls: URL[]; stop: () => void } {
   return { urls, stop: () => void nock.emitter.removeListener('no match', onRequest) }
 }
 
+/** Records the requests of each test of the enclosing describe; the function gives the running test's. */
+function recordEachTest(): () => { urls: URL[] } {
+  let requests: ReturnType<typeof recordRequests>
+  beforeEach(() => {
+    requests = recordRequests()
+  })
+  afterEach(() => requests.stop())
+  return () => requests
+}
+
+/** No test of the enclosing describe may make any request: with no answers recorded, any would show up here. */
+function expectNoRequestInEachTest(): void {
+  const requests = recordEachTest()
+  afterEach(() => expect(requests().urls.map(String)).toEqual([]))
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Token hygiene
 
@@ -472,17 +488,7 @@ describe('SSRF: API calls go only to <dc>.api.mailchimp.com, with <dc> checked',
 // Path injection
 
 describe('path injection: audience and tag ids are refused before they reach a URL', () => {
-  let requests: ReturnType<typeof recordRequests>
-
-  beforeEach(() => {
-    // No recorded answers at all: any request would show up here, and nock would block it.
-    requests = recordRequests()
-  })
-
-  afterEach(() => {
-    requests.stop()
-    expect(requests.urls.map(String)).toEqual([])
-  })
+  expectNoRequestInEachTest()
 
   const BAD_AUDIENCE_IDS = [
     '../',
@@ -658,16 +664,7 @@ describe('huge inputs are refused quickly with short messages that say what to f
   })
 
   describe('ids that would make a megabyte URL', () => {
-    let requests: ReturnType<typeof recordRequests>
-
-    beforeEach(() => {
-      requests = recordRequests()
-    })
-
-    afterEach(() => {
-      requests.stop()
-      expect(requests.urls.map(String)).toEqual([])
-    })
+    expectNoRequestInEachTest()
 
     it('refuses a megabyte audience_id of letters and digits, naming audience_id, without a request', async () => {
       const id = 'a'.repeat(1_000_000)
@@ -717,14 +714,9 @@ describe('huge inputs are refused quickly with short messages that say what to f
 // Prototype pollution
 
 describe('__proto__, constructor and prototype keys are ordinary, missing properties', () => {
-  let requests: ReturnType<typeof recordRequests>
-
-  beforeEach(() => {
-    requests = recordRequests()
-  })
+  const requests = recordEachTest()
 
   afterEach(() => {
-    requests.stop()
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(Object.prototype).not.toHaveProperty('email')
     expect(Object.prototype).not.toHaveProperty('polluted')
@@ -743,7 +735,7 @@ describe('__proto__, constructor and prototype keys are ordinary, missing proper
     })
     expect(result.status).toBe(400)
     expect(result.errormessage).toMatch(/No email address: .*user property "email" \(Email Property setting\)/)
-    expect(requests.urls).toEqual([])
+    expect(requests().urls).toEqual([])
   })
 
   it.each(['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__'])(
@@ -756,7 +748,7 @@ describe('__proto__, constructor and prototype keys are ordinary, missing proper
       expect(result.status).toBe(400)
       expect(result.errormessage).toContain(`user property ${JSON.stringify(property)} (Email Property setting)`)
       expect(result.errormessage).toMatch(/missing or empty/)
-      expect(requests.urls).toEqual([])
+      expect(requests().urls).toEqual([])
     }
   )
 
@@ -767,7 +759,7 @@ describe('__proto__, constructor and prototype keys are ordinary, missing proper
     })
     expect(result.status).toBe(400)
     expect(result.errormessage).toMatch(/No email address: .*user property "__proto__"/)
-    expect(requests.urls).toEqual([])
+    expect(requests().urls).toEqual([])
   })
 
   it('refuses __proto__ and constructor merge fields as unknown, and pollutes nothing', async () => {
