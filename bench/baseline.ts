@@ -4,14 +4,14 @@
  */
 import { createHash } from 'crypto'
 import { Agent, request } from 'http'
+import { MAILCHIMP_CONNECTIONS } from './host'
+import { eachConcurrently } from './pool'
 import type { SandboxProcess } from './sandbox-process'
 
 export interface Change {
   email: string
   inCohort: boolean
 }
-
-const MAILCHIMP_CONNECTIONS = 10
 
 export async function perContactSync(sandbox: SandboxProcess, audienceId: string, tag: string, changes: Change[]) {
   const agent = new Agent({ keepAlive: true, maxSockets: MAILCHIMP_CONNECTIONS })
@@ -36,12 +36,8 @@ export async function perContactSync(sandbox: SandboxProcess, audienceId: string
     if (inCohort) await send('PUT', member, { email_address: email, status_if_new: 'subscribed' })
     await send('POST', `${member}/tags`, { tags: [{ name: tag, status: inCohort ? 'active' : 'inactive' }] })
   }
-  let next = 0
-  const worker = async () => {
-    for (let i = next++; i < changes.length; i = next++) await syncOne(changes[i])
-  }
   try {
-    await Promise.all(Array.from({ length: MAILCHIMP_CONNECTIONS }, worker))
+    await eachConcurrently(changes, MAILCHIMP_CONNECTIONS, syncOne)
   } finally {
     agent.destroy()
   }

@@ -6,7 +6,8 @@ import { execFile } from 'child_process'
 import { promisify } from 'util'
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
-import { connect, destinationFor, email, engage, host } from './host'
+import { connect, destinationFor, email, engage, expectAllLanded, host } from './host'
+import { expectTagHolds } from './requests'
 import type { SandboxProcess } from './sandbox-process'
 
 export const MEMORY_BATCH = 10_000
@@ -35,9 +36,14 @@ export async function memoryRun(definition: DestinationDefinition<Settings>, san
     audienceId,
     tagId
   }
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename, JSON.stringify(job)])
+  // The job (a token among it) travels in the environment: a command line is visible to every user of the machine.
+  const env = { ...process.env, BENCH_MEMORY_JOB: JSON.stringify(job) }
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename], { env })
+  await expectTagHolds(sandbox, audienceId, tagId, [email('warm', 0), ...memoryAddresses()])
   return JSON.parse(stdout) as MemoryRun
 }
+
+const memoryAddresses = () => Array.from({ length: MEMORY_BATCH }, (_, i) => email('mem', i))
 
 const mb = (bytes: number) => bytes / 2 ** 20
 
@@ -46,14 +52,13 @@ async function child(job: Job): Promise<MemoryRun> {
   const target = host(definition, job.token, job.audienceId)
   await target.sync([engage(email('warm', 0), true, job.tagId)])
   const beforeMb = mb(process.memoryUsage().rss)
-  const events = Array.from({ length: MEMORY_BATCH }, (_, i) => engage(email('mem', i), true, job.tagId))
-  const outcomes = await target.sync(events, { batchSize: MEMORY_BATCH })
-  if (outcomes.some((o) => o.status !== 200)) throw new Error('The memory batch did not land in full.')
+  const events = memoryAddresses().map((address) => engage(address, true, job.tagId))
+  expectAllLanded(await target.sync(events, { batchSize: MEMORY_BATCH }))
   return { beforeMb, peakMb: mb(process.resourceUsage().maxRSS * 1024) }
 }
 
 if (require.main === module) {
-  child(JSON.parse(process.argv[2]) as Job).then(
+  child(JSON.parse(process.env.BENCH_MEMORY_JOB ?? '{}') as Job).then(
     (result) => process.stdout.write(JSON.stringify(result)),
     (error: unknown) => {
       console.error(error)

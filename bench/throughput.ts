@@ -1,19 +1,21 @@
 /**
  * Throughput: 100,000 contacts against the sandbox at 50 ms a request and Mailchimp's 10 connections, driven like a
- * host (batches of 1,000, several at once, re-sending what came back retryable), as a ratio to the limit: the fewest
- * requests the sync needs, ten at a time, each taking the latency.
+ * host (batches of 1,000, several at once, re-sending what came back retryable after a back-off), as a ratio to the
+ * limit: the fewest requests the sync needs, ten at a time, each taking the latency.
  */
+import { setTimeout as sleep } from 'timers/promises'
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
-import { connect, email, engage, host } from './host'
+import { connect, email, engage, host, MAILCHIMP_CONNECTIONS } from './host'
 import type { Outcome } from './host'
+import { expectTagHolds } from './requests'
 import type { SandboxProcess } from './sandbox-process'
 
 export const THROUGHPUT_CONTACTS = 100_000
 export const LATENCY_MS = 50
 export const HOST_WORKERS = 4
-const MAILCHIMP_CONNECTIONS = 10
-const MAX_RESENDS = 5
+/** A host's retry schedule: the first resend after 1 s, then doubling. */
+const RESEND_AFTER_MS = [1000, 2000, 4000, 8000, 16000]
 
 /** The fewest requests any sync of N new contacts needs: 500 per batch subscribe, 500 per tag call. */
 export const minimumRequests = (n: number) => 2 * Math.ceil(n / 500)
@@ -22,12 +24,14 @@ export const limitMs = (n: number) => (minimumRequests(n) / MAILCHIMP_CONNECTION
 export interface ThroughputRun {
   wallMs: number
   requests: number
+  /** 429s the sandbox gave for its connection cap. */
   throttled: number
+  /** Events sent again after a retryable outcome. */
   resent: number
-  /** Outcomes that stayed failed after the resends, by status; a cap 429 among them would be a lost contact. */
-  failed: Record<number, number>
-  /** Outcomes (any attempt) with a 4xx other than 429: a throttle must never look like bad input. */
+  /** Outcomes that were neither 200 nor retryable, on any attempt: a throttle must never look like bad input. */
   nonRetryable: number
+  /** Events still retryable when the host gave up. */
+  unsettled: number
 }
 
 const retryable = (o: Outcome) => o.status === 429 || o.status >= 500
@@ -36,30 +40,37 @@ export async function throughputRun(
   definition: DestinationDefinition<Settings>,
   sandbox: SandboxProcess,
   run: number,
-  contacts = THROUGHPUT_CONTACTS,
-  workers = HOST_WORKERS
+  contacts = THROUGHPUT_CONTACTS
 ): Promise<ThroughputRun> {
   const audienceId = await sandbox.addAudience(`throughput ${run}`)
   const tagId = await connect(definition, sandbox.token, audienceId)
   const target = host(definition, sandbox.token, audienceId)
-  let events = Array.from({ length: contacts }, (_, i) => engage(email(`tp${run}`, i), true, tagId))
+  const addresses = Array.from({ length: contacts }, (_, i) => email(`tp${run}`, i))
+  let events = addresses.map((address) => engage(address, true, tagId))
   await sandbox.setLatency(LATENCY_MS)
   await sandbox.resetCounters()
   const started = performance.now()
   let resent = 0
   let nonRetryable = 0
-  let failed: Record<number, number> = {}
-  for (let attempt = 0; events.length > 0 && attempt <= MAX_RESENDS; attempt++) {
-    const outcomes = await target.sync(events, { concurrency: workers })
-    nonRetryable += outcomes.filter((o) => o.status >= 400 && o.status < 500 && o.status !== 429).length
-    const again = events.filter((_, i) => retryable(outcomes[i]))
-    failed = {}
-    for (const o of outcomes) if (o.status !== 200) failed[o.status] = (failed[o.status] ?? 0) + 1
-    if (attempt > 0) resent += events.length
-    events = again
+  for (let attempt = 0; events.length > 0 && attempt <= RESEND_AFTER_MS.length; attempt++) {
+    if (attempt > 0) {
+      await sleep(RESEND_AFTER_MS[attempt - 1])
+      resent += events.length
+    }
+    const outcomes = await target.sync(events, { concurrency: HOST_WORKERS })
+    nonRetryable += outcomes.filter((o) => o.status !== 200 && !retryable(o)).length
+    events = events.filter((_, i) => retryable(outcomes[i]))
   }
   const wallMs = performance.now() - started
   await sandbox.setLatency(0)
   const counters = await sandbox.counters()
-  return { wallMs, requests: counters.total, throttled: counters.throttled, resent, failed, nonRetryable }
+  if (events.length === 0 && nonRetryable === 0) await expectTagHolds(sandbox, audienceId, tagId, addresses)
+  return {
+    wallMs,
+    requests: counters.total,
+    throttled: counters.throttled,
+    resent,
+    nonRetryable,
+    unsettled: events.length
+  }
 }
