@@ -203,13 +203,19 @@ describe('MailchimpClient', () => {
       expect(error.status).toBe(status)
     })
 
-    it.each([
+    // A date is built when its row runs, not when the file loads, so the wait it stands for does not shrink meanwhile.
+    const secondsFromNow = (seconds: number) => () => new Date(Date.now() + seconds * 1000).toUTCString()
+    it.each<[string, string | (() => string) | undefined, RegExp]>([
       ['seconds', '30', /try again in 30 s: You have exceeded/],
-      ['an HTTP date', new Date(Date.now() + 120_000).toUTCString(), /try again in 1(19|20) s:/],
+      ['an HTTP date', secondsFromNow(120), /try again in 1(19|20) s:/],
+      ['one day, the longest wait it repeats', '86400', /try again in 86400 s:/],
+      ['absurd: 400 nines', '9'.repeat(400), /try again later: You have exceeded/],
+      ['absurd: a date years away', secondsFromNow(5 * 365 * 86_400), /try again later: You have exceeded/],
       ['nothing readable', 'soon', /try again later: You have exceeded/],
       ['no header', undefined, /try again later: You have exceeded/]
-    ])('says how long to wait on a 429 whose Retry-After is %s', async (_name, retryAfter, message) => {
+    ])('says how long to wait on a 429 whose Retry-After is %s', async (_name, header, message) => {
       const [status, body, headers] = problem(429, 'Too Many Requests', 'You have exceeded the limit of 10.')
+      const retryAfter = typeof header === 'function' ? header() : header
       audienceCall().reply(status, body, retryAfter === undefined ? headers : { ...headers, 'retry-after': retryAfter })
       const error = await failure<RetryableError>()
       expect(error).toBeInstanceOf(RetryableError)

@@ -1,14 +1,14 @@
 import { defaultValues, Destination } from '@segment/actions-core'
-import type { SegmentEvent } from '@segment/actions-core'
+import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { mailchimpCohorts } from '../src'
 import { startSandbox } from '../src/sandbox'
 import type { MailchimpSandbox } from '../src/sandbox'
+import { engage, statusCounts, syncBatch } from './sandbox-host'
 
 // The action end to end, driven as a host drives it, against the stateful sandbox: what the outcomes claim is
 // checked against what the sandbox holds afterwards.
 
 const TOKEN = 'sandbox-token'
-const KEY = 'power_users'
 let sandbox: MailchimpSandbox
 let audienceId: string
 
@@ -17,40 +17,15 @@ const host = () => new Destination(mailchimpCohorts({ endpoints: sandbox.endpoin
 type Host = ReturnType<typeof host>
 const email = (n: number) => `person${n}@mail.sample-shop.dev`
 
-/** An Engage audience event, as Segment sends it for an identify-based audience. */
-function engage(address: string, inCohort: boolean, tagId: string): SegmentEvent {
-  return {
-    type: 'identify',
-    traits: { email: address, [KEY]: inCohort },
-    context: { personas: { computation_class: 'audience', computation_key: KEY, external_audience_id: tagId } }
-  }
-}
-
-async function sync(destination: Host, events: SegmentEvent[]) {
-  const { oauth, ...actionSettings } = settings()
-  const results = await destination.executeBatch('syncCohort', {
-    events,
-    mapping: {
-      ...defaultValues(destination.definition.actions.syncCohort.fields),
-      user_properties: { '@path': '$.traits' }
-    },
-    settings: actionSettings,
-    auth: { accessToken: oauth.access_token, refreshToken: '' }
-  })
-  return results as { status: number; body?: { result?: string }; errormessage?: string }[]
-}
+/** One batch as a host sends it; `mapping` adds fields to the usual Engage mapping. */
+const sync = (destination: Host, events: SegmentEvent[], mapping?: JSONObject) =>
+  syncBatch(destination, events, { audienceId, token: TOKEN, mapping })
 
 async function connect(destination: Host, name = 'Power users'): Promise<string> {
   await destination.testAuthentication(settings())
   return (await destination.createAudience({ settings: settings(), audienceName: name, audienceSettings: {} }))
     .externalId
 }
-
-const statuses = (results: { status: number }[]) =>
-  results.reduce<Record<number, number>>(
-    (counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }),
-    {}
-  )
 
 beforeEach(async () => {
   sandbox = await startSandbox()
@@ -78,7 +53,7 @@ describe('a first sync and a delta against the sandbox', () => {
       destination,
       Array.from({ length: 1200 }, (_, n) => engage(email(n), true, tagId))
     )
-    expect(statuses(first)).toEqual({ 200: 1200 })
+    expect(statusCounts(first)).toEqual({ 200: 1200 })
     expect(first.slice(0, 5).map((r) => r.body?.result)).toEqual(Array(5).fill('added'))
     expect(first.slice(5).every((r) => r.body?.result === 'created_and_added')).toBe(true)
     expect(sandbox.tagMembers(audienceId, Number(tagId)).length).toBe(1200)
@@ -102,7 +77,7 @@ describe('a first sync and a delta against the sandbox', () => {
     const joiners = Array.from({ length: 200 }, (_, n) => engage(email(5000 + n), true, tagId))
     const strangers = [engage(email(9000), false, tagId)] // never tagged: already as wanted
     const delta = await sync(destination, [...leavers, ...joiners, ...strangers])
-    expect(statuses(delta)).toEqual({ 200: 501 })
+    expect(statusCounts(delta)).toEqual({ 200: 501 })
     expect(delta.slice(0, 300).every((r) => r.body?.result === 'removed')).toBe(true)
     expect(delta.slice(300, 500).every((r) => r.body?.result === 'created_and_added')).toBe(true)
     expect(delta[500].body?.result).toBe('not_tagged')
@@ -156,19 +131,7 @@ describe('a first sync and a delta against the sandbox', () => {
     await sync(destination, [engage(email(1), true, tagId)])
     sandbox.deleteTag(audienceId, Number(tagId))
 
-    const event = engage(email(2), true, tagId)
-    event.properties = { cohort_name: 'Power users' }
-    const mapping = {
-      ...defaultValues(destination.definition.actions.syncCohort.fields),
-      user_properties: { '@path': '$.traits' }
-    }
-    const { oauth, ...actionSettings } = settings()
-    const [result] = (await destination.executeBatch('syncCohort', {
-      events: [event],
-      mapping,
-      settings: actionSettings,
-      auth: { accessToken: oauth.access_token, refreshToken: '' }
-    })) as { status: number; body?: { tag_id?: string } }[]
+    const [result] = await sync(destination, [engage(email(2), true, tagId, { cohortName: 'Power users' })])
     expect(result.status).toBe(200)
     const [tag] = sandbox.tags(audienceId)
     expect(tag.name).toBe('Power users')
@@ -191,23 +154,16 @@ describe('beyond the peers, against the sandbox', () => {
       event.traits = { ...event.traits, details }
       return event
     }
-    const { oauth, ...actionSettings } = settings()
-    const mapping = {
-      ...defaultValues(destination.definition.actions.syncCohort.fields),
-      user_properties: { '@path': '$.traits' },
-      merge_fields: { '@path': '$.traits.details' }
-    }
-    const results = (await destination.executeBatch('syncCohort', {
-      events: [
+    const results = await sync(
+      destination,
+      [
         withDetails(0, { FNAME: 'Ada', PHONE: '555-0100' }),
         withDetails(1, { fname: 'New', LNAME: '' }),
         withDetails(2, { FNAME: 'Pat' }),
         withDetails(3, { NICKNAME: 'x' })
       ],
-      mapping,
-      settings: actionSettings,
-      auth: { accessToken: oauth.access_token, refreshToken: '' }
-    })) as { status: number; errormessage?: string }[]
+      { merge_fields: { '@path': '$.traits.details' } }
+    )
 
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 400])
     expect(results[3].errormessage).toMatch(/Unknown merge field "NICKNAME"/)
@@ -286,25 +242,14 @@ describe('requests in flight', () => {
       Array.from({ length: 600 }, (_, n) => ({ email_address: email(n), status: 'subscribed' as const }))
     )
     const destination = host()
-    const { oauth, ...actionSettings } = settings()
     // Three cohorts known only by name (their tags are looked up and created), contacts with merge fields.
-    const events: SegmentEvent[] = Array.from({ length: 900 }, (_, n) => ({
-      type: 'identify',
-      traits: { email: email(n), [KEY]: true, details: { FNAME: `N${n}` } },
-      properties: { cohort_name: `Cohort ${n % 3}` },
-      context: { personas: { computation_class: 'audience', computation_key: KEY } }
-    }))
-    const results = await destination.executeBatch('syncCohort', {
-      events,
-      mapping: {
-        ...defaultValues(destination.definition.actions.syncCohort.fields),
-        user_properties: { '@path': '$.traits' },
-        merge_fields: { '@path': '$.traits.details' }
-      },
-      settings: actionSettings,
-      auth: { accessToken: oauth.access_token, refreshToken: '' }
+    const events = Array.from({ length: 900 }, (_, n) => {
+      const event = engage(email(n), true, undefined, { cohortName: `Cohort ${n % 3}` })
+      event.traits = { ...event.traits, details: { FNAME: `N${n}` } }
+      return event
     })
-    expect(statuses(results)).toEqual({ 200: 900 })
+    const results = await sync(destination, events, { merge_fields: { '@path': '$.traits.details' } })
+    expect(statusCounts(results)).toEqual({ 200: 900 })
     expect(sandbox.counters.byRoute['PUT /3.0/lists/{list_id}/members/{subscriber_hash}']).toBe(600)
     expect(sandbox.counters.peakInFlight).toBe(4)
     expect(
@@ -325,18 +270,11 @@ describe('requests in flight', () => {
       event.traits = { ...event.traits, details: { FNAME: first }, status }
       return event
     }
-    const { oauth, ...actionSettings } = settings()
-    const results = (await destination.executeBatch('syncCohort', {
-      events: [withDetails(alpha, 'Ann', 'audience_default'), withDetails(gamma, 'Gus', 'skip')],
-      mapping: {
-        ...defaultValues(destination.definition.actions.syncCohort.fields),
-        user_properties: { '@path': '$.traits' },
-        merge_fields: { '@path': '$.traits.details' },
-        status_if_new: { '@path': '$.traits.status' }
-      },
-      settings: actionSettings,
-      auth: { accessToken: oauth.access_token, refreshToken: '' }
-    })) as { status: number; body?: { merge_fields?: string } }[]
+    const results = await sync(
+      destination,
+      [withDetails(alpha, 'Ann', 'audience_default'), withDetails(gamma, 'Gus', 'skip')],
+      { merge_fields: { '@path': '$.traits.details' }, status_if_new: { '@path': '$.traits.status' } }
+    )
     expect(results.map((r) => [r.status, r.body?.merge_fields])).toEqual([
       [200, 'written'],
       [200, 'not_written']

@@ -46,16 +46,20 @@ function retryableStatus(status: number): RetryableStatus {
   return (status === 429 || (status >= 500 && status <= 511) ? status : 503) as RetryableStatus
 }
 
+/** The longest Retry-After worth repeating: beyond a day it is a garbled header or a far date, not a plan to wait. */
+const MAX_RETRY_AFTER_SECONDS = 86_400
+
 /**
  * Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined when the
- * header is absent or unreadable, so the message falls back to "later" rather than a made-up number.
+ * header is absent, unreadable or absurd (over a day; 400 nines would print "Infinity"), so the message falls back to
+ * "later" rather than a made-up number.
  */
 function retryAfterSeconds(header: string | null | undefined): number | undefined {
   const value = header?.trim()
   if (!value) return undefined
-  if (/^\d+$/.test(value)) return Number(value)
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
+  const seconds = /^\d+$/.test(value) ? Number(value) : Math.max(0, Math.ceil((Date.parse(value) - Date.now()) / 1000))
+  // An unreadable date gives NaN, which fails this comparison too.
+  return seconds <= MAX_RETRY_AFTER_SECONDS ? seconds : undefined
 }
 
 /**
