@@ -453,6 +453,29 @@ describe('two workers at once', () => {
     expect(sandbox.counters.peakInFlight).toBeGreaterThan(4)
     expect(sandbox.counters.peakInFlight).toBeLessThanOrEqual(8)
   })
+
+  it('holds fewer connections once Mailchimp throttles it, and the throttled events land when resent', async () => {
+    // As if the account's other integrations held 4 of its 10 connections: 6 get through, the plugin would use 8.
+    await sandbox.close()
+    sandbox = await startSandbox({ tokens: [TOKEN], maxConnections: 6, latencyMs: 20 })
+    audienceId = sandbox.addAudience({ name: 'Newsletter' })
+    const destination = host()
+    const tagId = await connect(destination)
+    const events = Array.from({ length: 10_000 }, (_, n) => engage(email(n), true, tagId))
+    const batches = [0, 1, 2, 3].map((i) => sync(destination, events.slice(i * 2500, (i + 1) * 2500)))
+    const results = (await Promise.all(batches)).flat()
+    expectNone(results.filter((result) => result.status !== 200 && result.status !== 429))
+    // 40 requests, up to 8 at once against 6: without learning, about a quarter of them would be throttled.
+    expect(sandbox.counters.throttled).toBeGreaterThan(0)
+    expect(sandbox.counters.throttled).toBeLessThanOrEqual(2)
+
+    const again = await sync(
+      destination,
+      events.filter((_, i) => results[i].status === 429)
+    )
+    expectNone(again.filter((result) => result.status !== 200))
+    expect(sandbox.tagMembers(audienceId, Number(tagId))).toHaveLength(10_000)
+  })
 })
 
 describe('addresses Mailchimp answers for one by one', () => {

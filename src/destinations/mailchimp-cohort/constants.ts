@@ -32,7 +32,8 @@ export const MAX_CONCURRENT_REQUESTS = 4
 
 /**
  * Requests of one Mailchimp account in flight from this process at once, whatever runs them (several batches, a
- * tool's parallel work): under Mailchimp's 10 per user, with room for the account's other integrations.
+ * tool's parallel work): under Mailchimp's 10 per user, with room for the account's other integrations. Fewer after
+ * Mailchimp throttles the account (mailchimp/limits.ts).
  */
 export const MAX_IN_FLIGHT_PER_ACCOUNT = 8
 

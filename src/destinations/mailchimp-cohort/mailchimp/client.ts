@@ -16,6 +16,7 @@ import { withAccountSlot } from './limits'
 import type { Limiter } from './limits'
 import type { LookupCache } from './cache'
 import {
+  isThrottle,
   mailchimpError,
   NO_TOKEN_MESSAGE,
   parseJson,
@@ -330,7 +331,10 @@ export class MailchimpClient {
           skipResponseCloning: true,
           timeout: this.timeout
         })
-      response = await this.limit(() => withAccountSlot(this.account, send))
+      // A throttled answer shrinks the account's share of this process, so the next requests are not throttled too.
+      const throttled = (answer: Awaited<ReturnType<typeof send>>) =>
+        isThrottle(answer.status, typeof answer.content === 'string' ? answer.content : '')
+      response = await this.limit(() => withAccountSlot(this.account, send, throttled))
     } catch (error) {
       throw transportError(error)
     }

@@ -62,6 +62,17 @@ function retryAfterSeconds(header: string | null | undefined): number | undefine
   return seconds <= MAX_RETRY_AFTER_SECONDS ? seconds : undefined
 }
 
+/** Mailchimp's problem+json body, when it says something. */
+function problemOf(body: string): Problem | undefined {
+  const parsed = Problem.safeParse(parseJson(body))
+  return parsed.success && (parsed.data.title || parsed.data.detail) ? parsed.data : undefined
+}
+
+/** Mailchimp saying "too many at once": a 429, or under heavy load a 403 without details. */
+export function isThrottle(status: number, body: string): boolean {
+  return status === 429 || (status === 403 && !problemOf(body))
+}
+
 /**
  * Maps a failed Mailchimp answer to the actions-core error the host understands. This is the only place that knows
  * Mailchimp's error shapes; every caller gets an error whose message says what happened and what to do.
@@ -73,11 +84,10 @@ export function mailchimpError(
   subject: RequestSubject = {},
   retryAfter?: string | null
 ): Error {
-  const parsed = Problem.safeParse(parseJson(body))
-  const problem = parsed.success && (parsed.data.title || parsed.data.detail) ? parsed.data : undefined
+  const problem = problemOf(body)
 
   if (status === 401) return new InvalidAuthenticationError(RECONNECT_MESSAGE)
-  if (status === 403 && !problem) {
+  if (status === 403 && isThrottle(status, body)) {
     // Under heavy load Mailchimp throttles with a bare 403 instead of a 429.
     return new RetryableError('Mailchimp throttled the request (403 without details); try again later.', 429)
   }

@@ -30,22 +30,93 @@ export async function runBounded(tasks: (() => Promise<void>)[], limit: number):
   await Promise.all(tasks.map((task) => slot(task)))
 }
 
-const accounts = new Map<string, { limit: Limiter; users: number }>()
+/**
+ * One account's share of this process. Mailchimp counts connections per user, and the account's other integrations
+ * use some: when Mailchimp throttles, the share shrinks to what got through, then grows back one request at a time.
+ */
+interface AccountShare {
+  capacity: number
+  active: number
+  waiting: (() => void)[]
+  /** Answers since the last change of capacity that were not throttled. */
+  clear: number
+  /** When the share last fell idle; a throttled share idle for long starts whole again. */
+  idleSince?: number
+}
+
+/** A throttled share tries one more request in flight after this many unthrottled answers per request it holds. */
+const PROBE_AFTER_WINDOWS = 10
+/** What Mailchimp taught about an account's free connections is stale after this long without a request. */
+const FORGET_AFTER_MS = 10 * 60 * 1000
+
+const accounts = new Map<string, AccountShare>()
+
+function shareOf(account: string): AccountShare {
+  let share = accounts.get(account)
+  if (share?.idleSince !== undefined && Date.now() - share.idleSince > FORGET_AFTER_MS) share = undefined
+  if (!share) {
+    for (const [other, idle] of accounts) {
+      if (idle.idleSince !== undefined && Date.now() - idle.idleSince > FORGET_AFTER_MS) accounts.delete(other)
+    }
+    share = { capacity: MAX_IN_FLIGHT_PER_ACCOUNT, active: 0, waiting: [], clear: 0 }
+    accounts.set(account, share)
+  }
+  return share
+}
+
+function admitWaiting(share: AccountShare): void {
+  while (share.active < share.capacity && share.waiting.length > 0) {
+    share.active++
+    share.waiting.shift()!()
+  }
+}
+
+function learn(share: AccountShare, throttled: boolean): void {
+  if (throttled) {
+    // What was in flight, this request included, was too many: keep one fewer (never none).
+    share.capacity = Math.max(1, Math.min(share.capacity, share.active - 1))
+    share.clear = 0
+  } else if (share.capacity < MAX_IN_FLIGHT_PER_ACCOUNT && ++share.clear >= share.capacity * PROBE_AFTER_WINDOWS) {
+    share.capacity++
+    share.clear = 0
+  }
+}
+
+function release(account: string, share: AccountShare): void {
+  share.active--
+  admitWaiting(share)
+  if (share.active > 0 || share.waiting.length > 0) return
+  // An idle account whose share is whole again is forgotten; a throttled one keeps what it learned for a while.
+  if (share.capacity === MAX_IN_FLIGHT_PER_ACCOUNT) accounts.delete(account)
+  else share.idleSince = Date.now()
+}
 
 /**
  * Runs a request within the account's share of this process: however many batches or tools run side by side, at
- * most MAX_IN_FLIGHT_PER_ACCOUNT requests of one Mailchimp account are in flight from here.
+ * most MAX_IN_FLIGHT_PER_ACCOUNT requests of one Mailchimp account are in flight from here, and fewer after Mailchimp
+ * throttled (`throttled` tells from the answer).
  */
-export async function withAccountSlot<T>(account: string, work: () => Promise<T>): Promise<T> {
-  let entry = accounts.get(account)
-  if (!entry) {
-    entry = { limit: limiter(MAX_IN_FLIGHT_PER_ACCOUNT), users: 0 }
-    accounts.set(account, entry)
-  }
-  entry.users++
+export async function withAccountSlot<T>(
+  account: string,
+  work: () => Promise<T>,
+  throttled: (answer: T) => boolean = () => false
+): Promise<T> {
+  const share = shareOf(account)
+  share.idleSince = undefined
+  if (share.active < share.capacity) share.active++
+  else await new Promise<void>((resolve) => share.waiting.push(resolve))
+  let wasThrottled = false
   try {
-    return await entry.limit(work)
+    const answer = await work()
+    wasThrottled = throttled(answer)
+    return answer
   } finally {
-    if (--entry.users === 0) accounts.delete(account)
+    learn(share, wasThrottled)
+    release(account, share)
   }
+}
+
+/** The number of requests one account may have in flight from this process now; for tests and tools. */
+export function accountCapacity(account: string): number {
+  return accounts.get(account)?.capacity ?? MAX_IN_FLIGHT_PER_ACCOUNT
 }

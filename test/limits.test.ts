@@ -1,0 +1,106 @@
+import { MAX_IN_FLIGHT_PER_ACCOUNT } from '../src/destinations/mailchimp-cohort/constants'
+import { accountCapacity, withAccountSlot } from '../src/destinations/mailchimp-cohort/mailchimp/limits'
+
+// One account's share of the process: at most MAX_IN_FLIGHT_PER_ACCOUNT requests at once, fewer once Mailchimp
+// throttles, and back up one at a time while it does not.
+
+type Answer = { status: number }
+const throttled = (answer: Answer) => answer.status === 429
+
+/** Starts `count` requests that stay in flight until `finish(i, status)` answers them; counts the peak in flight. */
+function inFlight(account: string, count: number) {
+  const answers: ((answer: Answer) => void)[] = []
+  let active = 0
+  let peak = 0
+  const done = Array.from({ length: count }, () =>
+    withAccountSlot(
+      account,
+      () =>
+        new Promise<Answer>((resolve) => {
+          peak = Math.max(peak, ++active)
+          answers.push((answer) => {
+            active--
+            resolve(answer)
+          })
+        }),
+      throttled
+    )
+  )
+  return {
+    started: () => answers.length,
+    peak: () => peak,
+    finish: (i: number, status: number) => answers[i]({ status }),
+    all: () => Promise.all(done)
+  }
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve))
+
+describe('an account’s share of requests in flight', () => {
+  it(`holds ${MAX_IN_FLIGHT_PER_ACCOUNT} at most while Mailchimp does not throttle, and forgets an idle account`, async () => {
+    const requests = inFlight('calm', 12)
+    await settle()
+    expect(requests.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+    for (let i = 0; i < 12; i++) {
+      requests.finish(i, 200)
+      await settle()
+    }
+    await requests.all()
+    expect(requests.peak()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+    expect(accountCapacity('calm')).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+  })
+
+  it('shrinks to what got through when two of its requests are throttled, and keeps to it', async () => {
+    const first = inFlight('shared', MAX_IN_FLIGHT_PER_ACCOUNT)
+    await settle()
+    first.finish(0, 429)
+    first.finish(1, 429)
+    for (let i = 2; i < MAX_IN_FLIGHT_PER_ACCOUNT; i++) first.finish(i, 200)
+    await first.all()
+    expect(accountCapacity('shared')).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
+
+    const next = inFlight('shared', 10)
+    await settle()
+    expect(next.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
+    for (let i = 0; i < 10; i++) {
+      next.finish(i, 200)
+      await settle()
+    }
+    await next.all()
+    expect(next.peak()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
+  })
+
+  it('grows back by one after ten unthrottled answers per request it holds', async () => {
+    const throttle = inFlight('recovering', 3)
+    await settle()
+    throttle.finish(0, 429)
+    await settle()
+    expect(accountCapacity('recovering')).toBe(2)
+    // The two answers still in flight count among the twenty.
+    throttle.finish(1, 200)
+    throttle.finish(2, 200)
+    await throttle.all()
+
+    const calm = async (count: number) => {
+      for (let i = 0; i < count; i++) await withAccountSlot('recovering', async () => ({ status: 200 }), throttled)
+    }
+    await calm(17)
+    expect(accountCapacity('recovering')).toBe(2)
+    await calm(1)
+    expect(accountCapacity('recovering')).toBe(3)
+  })
+
+  it('never goes below one request in flight', async () => {
+    await withAccountSlot('crowded', async () => ({ status: 429 }), throttled)
+    await withAccountSlot('crowded', async () => ({ status: 429 }), throttled)
+    expect(accountCapacity('crowded')).toBe(1)
+    const requests = inFlight('crowded', 3)
+    await settle()
+    expect(requests.started()).toBe(1)
+    for (let i = 0; i < 3; i++) {
+      requests.finish(i, 200)
+      await settle()
+    }
+    await requests.all()
+  })
+})
