@@ -40,7 +40,8 @@ export async function throughputRun(
   definition: DestinationDefinition<Settings>,
   sandbox: SandboxProcess,
   run: number,
-  contacts = THROUGHPUT_CONTACTS
+  contacts = THROUGHPUT_CONTACTS,
+  workers = HOST_WORKERS
 ): Promise<ThroughputRun> {
   const audienceId = await sandbox.addAudience(`throughput ${run}`)
   const tagId = await connect(definition, sandbox.token, audienceId)
@@ -57,7 +58,7 @@ export async function throughputRun(
       await sleep(RESEND_AFTER_MS[attempt - 1])
       resent += events.length
     }
-    const outcomes = await target.sync(events, { concurrency: HOST_WORKERS })
+    const outcomes = await target.sync(events, { concurrency: workers })
     nonRetryable += outcomes.filter((o) => o.status !== 200 && !retryable(o)).length
     events = events.filter((_, i) => retryable(outcomes[i]))
   }
