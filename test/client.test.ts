@@ -9,6 +9,8 @@ import type { StateContext } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
 import { MailchimpClient } from '../src/destinations/mailchimp-cohort/mailchimp/client'
+import { accountCapacity } from '../src/destinations/mailchimp-cohort/mailchimp/limits'
+import { MAX_IN_FLIGHT_PER_ACCOUNT } from '../src/destinations/mailchimp-cohort/constants'
 import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, expectNotRequested, rejectionOf } from './helpers'
 
 const AUDIENCE = { id: AUDIENCE_ID, name: 'Newsletter', double_optin: true }
@@ -182,18 +184,25 @@ describe('MailchimpClient', () => {
       expect(error.message).toContain('995c5cb0-3280-4a6e-808b-3b096d0bb219')
     })
 
-    it('maps 403 with a problem body to a non-retryable IntegrationError', async () => {
+    it('maps 403 with a problem body to a non-retryable IntegrationError, and keeps the account’s share', async () => {
       audienceCall().reply(...problem(403, 'Forbidden', 'You don’t have permission to access this resource.'))
-      const error = await failure<IntegrationError>()
+      const mailchimp = client()
+      const error = await failure<IntegrationError>(mailchimp)
       expect(error).toBeInstanceOf(IntegrationError)
       expect(error.status).toBe(403)
+      expect(accountCapacity(mailchimp.account)).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
     })
 
-    it('treats a bare 403 as Mailchimp’s throttle: retryable 429', async () => {
-      audienceCall().reply(403, '')
-      const error = await failure<RetryableError>()
+    it.each([
+      ['a bare 403', 403, ''],
+      ['a 429', 429, '']
+    ])('treats %s as Mailchimp’s throttle: retryable 429, and a smaller share for the account', async (_, status) => {
+      audienceCall().reply(status, '')
+      const mailchimp = client()
+      const error = await failure<RetryableError>(mailchimp)
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.status).toBe(429)
+      expect(accountCapacity(mailchimp.account)).toBeLessThan(MAX_IN_FLIGHT_PER_ACCOUNT)
     })
 
     it.each([429, 500, 502, 503])('maps %i to a retryable error with that status', async (status) => {

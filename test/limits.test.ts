@@ -37,7 +37,7 @@ function inFlight(account: string, count: number) {
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('an account’s share of requests in flight', () => {
-  it(`holds ${MAX_IN_FLIGHT_PER_ACCOUNT} at most while Mailchimp does not throttle, and forgets an idle account`, async () => {
+  it(`holds ${MAX_IN_FLIGHT_PER_ACCOUNT} at most while Mailchimp does not throttle`, async () => {
     const requests = inFlight('calm', 12)
     await settle()
     expect(requests.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
@@ -102,5 +102,54 @@ describe('an account’s share of requests in flight', () => {
       await settle()
     }
     await requests.all()
+  })
+
+  it('admits every waiter the grown share allows', async () => {
+    await withAccountSlot('growing', async () => ({ status: 429 }), throttled)
+    for (let i = 0; i < 9; i++) await withAccountSlot('growing', async () => ({ status: 200 }), throttled)
+    expect(accountCapacity('growing')).toBe(1)
+    const requests = inFlight('growing', 6)
+    await settle()
+    expect(requests.started()).toBe(1)
+    // The tenth clear answer grows the share to two: two waiters go, not one.
+    requests.finish(0, 200)
+    await settle()
+    expect(accountCapacity('growing')).toBe(2)
+    expect(requests.started()).toBe(3)
+    for (let i = 1; i < 6; i++) {
+      requests.finish(i, 200)
+      await settle()
+    }
+    await requests.all()
+  })
+
+  it('counts a request that got no answer as neither throttled nor clear', async () => {
+    await withAccountSlot('unreachable', async () => ({ status: 429 }), throttled)
+    for (let i = 0; i < 20; i++) {
+      await withAccountSlot('unreachable', () => Promise.reject(new Error('reset')), throttled).catch(() => undefined)
+    }
+    expect(accountCapacity('unreachable')).toBe(1)
+  })
+
+  it('starts whole again after ten idle minutes, not before', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] })
+    try {
+      await withAccountSlot('idle', async () => ({ status: 429 }), throttled)
+      jest.setSystemTime(Date.now() + 9 * 60_000)
+      expect(accountCapacity('idle')).toBe(1)
+      await withAccountSlot('idle', async () => ({ status: 200 }), throttled)
+      jest.setSystemTime(Date.now() + 11 * 60_000)
+      expect(accountCapacity('idle')).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+      const requests = inFlight('idle', 10)
+      await settle()
+      expect(requests.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+      for (let i = 0; i < 10; i++) {
+        requests.finish(i, 200)
+        await settle()
+      }
+      await requests.all()
+    } finally {
+      jest.useRealTimers()
+    }
   })
 })

@@ -1,5 +1,6 @@
 import nock from 'nock'
 import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
+import { forgetAccountShares } from '../src/destinations/mailchimp-cohort/mailchimp/limits'
 
 // Nothing in a test reaches the internet; loopback stays open for the project's own sandbox.
 nock.disableNetConnect()
@@ -11,6 +12,7 @@ afterEach(() => {
   const unused = nock.pendingMocks()
   nock.cleanAll()
   memoryCache.clear()
+  forgetAccountShares()
   if (unused.length > 0) throw new Error(`Recorded answers never requested: ${unused.join(', ')}`)
 })
 

@@ -51,13 +51,16 @@ const FORGET_AFTER_MS = 10 * 60 * 1000
 
 const accounts = new Map<string, AccountShare>()
 
+/** Only shrunk shares outlive their last request, so this many idle ones means it is time to drop the stale. */
+const SWEEP_ABOVE = 100
+
+const isStale = (share: AccountShare) => share.idleSince !== undefined && Date.now() - share.idleSince > FORGET_AFTER_MS
+
 function shareOf(account: string): AccountShare {
   let share = accounts.get(account)
-  if (share?.idleSince !== undefined && Date.now() - share.idleSince > FORGET_AFTER_MS) share = undefined
+  if (share && isStale(share)) share = undefined
   if (!share) {
-    for (const [other, idle] of accounts) {
-      if (idle.idleSince !== undefined && Date.now() - idle.idleSince > FORGET_AFTER_MS) accounts.delete(other)
-    }
+    if (accounts.size > SWEEP_ABOVE) for (const [other, idle] of accounts) if (isStale(idle)) accounts.delete(other)
     share = { capacity: MAX_IN_FLIGHT_PER_ACCOUNT, active: 0, waiting: [], clear: 0 }
     accounts.set(account, share)
   }
@@ -105,18 +108,23 @@ export async function withAccountSlot<T>(
   share.idleSince = undefined
   if (share.active < share.capacity) share.active++
   else await new Promise<void>((resolve) => share.waiting.push(resolve))
-  let wasThrottled = false
   try {
     const answer = await work()
-    wasThrottled = throttled(answer)
+    // Only an answer teaches anything: a reset or a timeout says nothing about Mailchimp's connection cap.
+    learn(share, throttled(answer))
     return answer
   } finally {
-    learn(share, wasThrottled)
     release(account, share)
   }
 }
 
-/** The number of requests one account may have in flight from this process now; for tests and tools. */
+/** The number of requests one account may have in flight from this process now. */
 export function accountCapacity(account: string): number {
-  return accounts.get(account)?.capacity ?? MAX_IN_FLIGHT_PER_ACCOUNT
+  const share = accounts.get(account)
+  return share && !isStale(share) ? share.capacity : MAX_IN_FLIGHT_PER_ACCOUNT
+}
+
+/** Forgets every account's learned share: for tests, which must not inherit one another's throttles. */
+export function forgetAccountShares(): void {
+  accounts.clear()
 }
