@@ -30,7 +30,15 @@ function inFlight(account: string, count: number) {
     started: () => answers.length,
     peak: () => peak,
     finish: (i: number, status: number) => answers[i]({ status }),
-    all: () => Promise.all(done)
+    all: () => Promise.all(done),
+    /** Answers request `from` and every later one unthrottled, each once it has started, then waits for them all. */
+    async finishRest(from = 0) {
+      for (let i = from; i < count; i++) {
+        await settle()
+        answers[i]({ status: 200 })
+      }
+      await Promise.all(done)
+    }
   }
 }
 
@@ -41,11 +49,7 @@ describe('an account’s share of requests in flight', () => {
     const requests = inFlight('calm', 12)
     await settle()
     expect(requests.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
-    for (let i = 0; i < 12; i++) {
-      requests.finish(i, 200)
-      await settle()
-    }
-    await requests.all()
+    await requests.finishRest()
     expect(requests.peak()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
     expect(accountCapacity('calm')).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
   })
@@ -62,11 +66,7 @@ describe('an account’s share of requests in flight', () => {
     const next = inFlight('shared', 10)
     await settle()
     expect(next.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
-    for (let i = 0; i < 10; i++) {
-      next.finish(i, 200)
-      await settle()
-    }
-    await next.all()
+    await next.finishRest()
     expect(next.peak()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
   })
 
@@ -97,11 +97,7 @@ describe('an account’s share of requests in flight', () => {
     const requests = inFlight('crowded', 3)
     await settle()
     expect(requests.started()).toBe(1)
-    for (let i = 0; i < 3; i++) {
-      requests.finish(i, 200)
-      await settle()
-    }
-    await requests.all()
+    await requests.finishRest()
   })
 
   it('admits every waiter the grown share allows', async () => {
@@ -116,11 +112,7 @@ describe('an account’s share of requests in flight', () => {
     await settle()
     expect(accountCapacity('growing')).toBe(2)
     expect(requests.started()).toBe(3)
-    for (let i = 1; i < 6; i++) {
-      requests.finish(i, 200)
-      await settle()
-    }
-    await requests.all()
+    await requests.finishRest(1)
   })
 
   it('counts a request that got no answer as neither throttled nor clear', async () => {
@@ -143,11 +135,7 @@ describe('an account’s share of requests in flight', () => {
       const requests = inFlight('idle', 10)
       await settle()
       expect(requests.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
-      for (let i = 0; i < 10; i++) {
-        requests.finish(i, 200)
-        await settle()
-      }
-      await requests.all()
+      await requests.finishRest()
     } finally {
       jest.useRealTimers()
     }
