@@ -31,43 +31,43 @@ export async function findTag(client: MailchimpClient, audienceId: string, name:
   return oldest
 }
 
-export interface ResolveOptions {
+interface ResolveOptions {
   /** Ask Mailchimp even when the id is cached, e.g. when an operator connects a cohort. */
   fresh?: boolean
+  /** Create the tag when the audience has none; otherwise nothing is created and the answer may be undefined. */
+  create?: boolean
 }
 
-/** The id of the tag named `name`, or undefined when the audience has none; nothing is created. */
-export async function findTagId(
+/**
+ * The id of the tag named `name`: created when the audience has none and `create` says so, else undefined.
+ * Concurrent callers in this process share one lookup; when another worker created the tag first, its tag is used.
+ */
+async function tagIdByName(
   client: MailchimpClient,
   audienceId: string,
   tagName: string,
-  { fresh = false }: ResolveOptions = {}
+  { fresh = false, create: creating = false }: ResolveOptions
 ): Promise<string | undefined> {
   const name = checkTagName(tagName)
   const key = cacheKey(client, audienceId, name)
-  const options = { ttlSeconds: CACHE_TTL_SECONDS.tag, accept: isTagId, fresh, flightKey: `${key}:find` }
+  // A lookup that may create and one that may not answer differently, so they do not share a flight.
+  const flightKey = creating ? key : `${key}:find`
+  const options = { ttlSeconds: CACHE_TTL_SECONDS.tag, accept: isTagId, fresh, flightKey }
   return remember(client.cache, key, options, async () => {
-    const tag = await findTag(client, audienceId, name)
+    const tag =
+      (await findTag(client, audienceId, name)) ?? (creating ? await create(client, audienceId, name) : undefined)
     return tag && String(tag.id)
   })
 }
 
-/**
- * The id of the tag named `name`, created when the audience has none. Concurrent callers in this process share one
- * lookup; when another worker created the tag first, its tag is the one used.
- */
+/** The id of the tag named `name`, created when the audience has none. */
 export async function resolveTag(
   client: MailchimpClient,
   audienceId: string,
   tagName: string,
-  { fresh = false }: ResolveOptions = {}
+  { fresh = false } = {}
 ): Promise<string> {
-  const name = checkTagName(tagName)
-  const key = cacheKey(client, audienceId, name)
-  return remember(client.cache, key, { ttlSeconds: CACHE_TTL_SECONDS.tag, accept: isTagId, fresh }, async () => {
-    const tag = (await findTag(client, audienceId, name)) ?? (await create(client, audienceId, name))
-    return String(tag.id)
-  })
+  return (await tagIdByName(client, audienceId, tagName, { fresh, create: true })) as string
 }
 
 async function create(client: MailchimpClient, audienceId: string, name: string): Promise<Tag> {
@@ -159,8 +159,6 @@ export class CohortTag {
   }
 
   private byName(name: string, fresh: boolean): Promise<string | undefined> {
-    return this.create
-      ? resolveTag(this.client, this.audienceId, name, { fresh })
-      : findTagId(this.client, this.audienceId, name, { fresh })
+    return tagIdByName(this.client, this.audienceId, name, { fresh, create: this.create })
   }
 }

@@ -9,7 +9,6 @@ import type { StateContext } from '@segment/actions-core'
 export interface LookupCache {
   get(key: string): string | undefined
   set(key: string, value: string, ttlSeconds: number): void
-  delete(key: string): void
 }
 
 const MAX_ENTRIES = 10_000
@@ -37,10 +36,6 @@ class MemoryCache implements LookupCache {
     this.entries.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 })
   }
 
-  delete(key: string): void {
-    this.entries.delete(key)
-  }
-
   clear(): void {
     this.entries.clear()
   }
@@ -65,11 +60,6 @@ export function lookupCache(stateContext?: StateContext): LookupCache {
     set(key, value, ttlSeconds) {
       memoryCache.set(key, value, ttlSeconds)
       stateContext.setResponseContext(key, value, { second: ttlSeconds })
-    },
-    delete(key) {
-      memoryCache.delete(key)
-      // The host's context has no delete; an empty value reads as a miss.
-      stateContext.setResponseContext(key, '', { second: 1 })
     }
   }
 }
@@ -82,7 +72,7 @@ export function fingerprint(...parts: string[]): string {
 const inFlight = new Map<string, Promise<unknown>>()
 
 /** Runs `work` once per key at a time: concurrent callers share the answer instead of asking Mailchimp twice. */
-export function singleFlight<T>(key: string, work: () => Promise<T>): Promise<T> {
+function singleFlight<T>(key: string, work: () => Promise<T>): Promise<T> {
   const running = inFlight.get(key)
   if (running) return running as Promise<T>
   const started = work().finally(() => inFlight.delete(key))
@@ -90,7 +80,7 @@ export function singleFlight<T>(key: string, work: () => Promise<T>): Promise<T>
   return started
 }
 
-export interface RememberOptions {
+interface RememberOptions {
   ttlSeconds: number
   /** Whether a cached value is usable; anything else counts as a miss. */
   accept: (value: string | undefined) => boolean

@@ -68,7 +68,7 @@ export interface NewContact {
 }
 
 /** A contact's merge field values by merge tag (`FNAME`, `LNAME`…). */
-export type MergeFieldValues = Record<string, unknown>
+type MergeFieldValues = Record<string, unknown>
 
 /** Mailchimp's detail when a segment id is not a static segment of the audience. */
 const STATIC_SEGMENT_MISSING = /static segment with an id of .* does not exist/i
@@ -359,7 +359,7 @@ function subscriberHash(email: string): string {
   return createHash('md5').update(email.trim().toLowerCase()).digest('hex')
 }
 
-export function audienceNotFound(audienceId: string): string {
+function audienceNotFound(audienceId: string): string {
   return `Mailchimp has no audience "${audienceId}" in this account. Check the Audience ID setting (audience_id). ${AUDIENCE_ID_HELP}`
 }
 

@@ -87,8 +87,8 @@ export function mailchimpError(
   const problem = problemOf(body)
 
   if (status === 401) return new InvalidAuthenticationError(RECONNECT_MESSAGE)
-  if (status === 403 && isThrottle(status, body)) {
-    // Under heavy load Mailchimp throttles with a bare 403 instead of a 429.
+  if (status === 403 && !problem) {
+    // Under heavy load Mailchimp throttles with a bare 403 instead of a 429 (isThrottle's reading; body parsed once).
     return new RetryableError('Mailchimp throttled the request (403 without details); try again later.', 429)
   }
   if (status === 429) {

@@ -15,7 +15,7 @@ import type { Failed, MergeFieldsState, Outcome } from './outcomes'
 import { foldEmail, planSync } from './plan'
 import type { Chunk, ContactChange, TagPlan } from './plan'
 
-export interface SyncInput {
+interface SyncInput {
   payloads: Payload[]
   /** What actions-core resolved for each event (Engage audience events, Reverse ETL sync modes). */
   memberships?: (boolean | undefined)[]
@@ -235,8 +235,8 @@ class CohortSync {
       this.mergeTags = undefined
     }
     const key = `mailchimp-cohort:merge-fields:${this.client.account}:${this.audienceId}`
-    const accept = (value: string | undefined) => value !== undefined && /^\[.*\]$/.test(value)
-    if (this.mergeTags === undefined && !this.mergeTagsFresh) this.mergeTagsCached = accept(this.client.cache.get(key))
+    // Asked only when the cache is consulted (the batch's first read), so it also records where that read came from.
+    const accept = (value: string | undefined) => (this.mergeTagsCached = value !== undefined && /^\[.*\]$/.test(value))
     const options = { ttlSeconds: CACHE_TTL_SECONDS.audience, accept, fresh: this.mergeTagsFresh }
     this.mergeTags ??= remember(this.client.cache, key, options, async () =>
       JSON.stringify((await this.client.mergeFields(this.audienceId)).map((field) => field.tag))
@@ -252,20 +252,14 @@ class CohortSync {
   private async updateMergeFields(contacts: ContactChange[]): Promise<Set<string>> {
     const notUpdated = new Set<string>()
     if (contacts.length === 0) return notUpdated
-    let rows: NewContact[]
-    try {
-      rows = await this.rows(contacts)
-    } catch (error) {
-      this.failed(contacts, error)
-      return new Set(contacts.map((contact) => contact.key))
-    }
-    const writes = contacts.map((contact, i) => async () => {
+    const writes = contacts.map((contact) => async () => {
       if (!this.proceed([contact])) {
         notUpdated.add(contact.key)
         return
       }
       try {
-        await this.client.updateMergeFields(this.audienceId, contact.email, rows[i].status, contact.mergeFields ?? {})
+        const statusIfNew = await this.statusFor(contact)
+        await this.client.updateMergeFields(this.audienceId, contact.email, statusIfNew, contact.mergeFields ?? {})
         this.mergeWritten.add(contact)
       } catch (error) {
         notUpdated.add(contact.key)
@@ -301,13 +295,17 @@ class CohortSync {
     return Promise.all(
       contacts.map(async (contact) => ({
         email_address: contact.email,
-        status:
-          contact.statusIfNew === 'audience_default'
-            ? await this.audienceDefault()
-            : (contact.statusIfNew as NewContact['status']),
+        status: await this.statusFor(contact),
         ...(contact.mergeFields ? { merge_fields: contact.mergeFields } : {})
       }))
     )
+  }
+
+  /** The status the contact gets should Mailchimp create it. */
+  private async statusFor(contact: ContactChange): Promise<NewContact['status']> {
+    return contact.statusIfNew === 'audience_default'
+      ? this.audienceDefault()
+      : (contact.statusIfNew as NewContact['status'])
   }
 
   /** Pending when the audience asks new contacts to confirm (double opt-in), else subscribed. Read once, cached. */

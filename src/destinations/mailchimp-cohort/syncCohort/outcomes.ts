@@ -8,7 +8,7 @@ import {
 import type { ContactChange } from './plan'
 
 /** What happened to a contact that synced. */
-export type ContactResult =
+type ContactResult =
   /** Created in the audience with the chosen status, then tagged. */
   | 'created_and_added'
   /** An existing contact now carries the tag. */
@@ -31,7 +31,7 @@ export interface Sent {
 /** For a contact that carried Merge Fields: whether Mailchimp confirmed writing them. */
 export type MergeFieldsState = 'written' | 'not_written'
 
-export interface Succeeded {
+interface Succeeded {
   ok: true
   result: ContactResult
   mergeFields?: MergeFieldsState
@@ -129,11 +129,12 @@ export function toMultiStatus(outcomes: Outcome[]): MultiStatusResponse {
       response.setSuccessResponseAtIndex(index, { status: 200, sent: outcome.sent, body: successBody(outcome) })
     } else {
       const { error, sent } = outcome
+      const errortype = errorTypeOf(error)
       response.setErrorResponseAtIndex(index, {
         status: error.status ?? 500,
-        errortype: errorTypeOf(error),
+        errortype,
         errormessage: error.message,
-        ...(sent ? { sent, body: { code: error.code ?? errorTypeOf(error) } } : {})
+        ...(sent ? { sent, body: { code: error.code ?? errortype } } : {})
       })
     }
   })

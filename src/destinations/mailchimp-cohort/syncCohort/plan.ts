@@ -76,30 +76,31 @@ function nonEmpty(value: unknown): string | undefined {
 }
 
 /** The event's email address, trimmed: the Email field when set, else the user property the settings name. */
-export function emailOf(payload: Payload, emailProperty: string): string {
+function emailOf(payload: Payload, emailProperty: string): string {
   const explicit = nonEmpty(payload.email)
-  const source =
-    explicit !== undefined ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
   const value = explicit ?? ownProperty(payload.user_properties, emailProperty)
+  // Named only when the value is refused: every event passes through here.
+  const source = () =>
+    explicit !== undefined ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     throw new PayloadValidationError(
-      `No email address: the Email field is empty and ${source} is missing or empty. Send the email in that property, or change the Email Property setting.`
+      `No email address: the Email field is empty and ${source()} is missing or empty. Send the email in that property, or change the Email Property setting.`
     )
   }
   if (typeof value !== 'string') {
-    throw new PayloadValidationError(`No email address: ${source} holds a ${typeof value}, not an email address.`)
+    throw new PayloadValidationError(`No email address: ${source()} holds a ${typeof value}, not an email address.`)
   }
   const email = value.trim()
   if (!isEmailAddress(email)) {
     throw new PayloadValidationError(
-      `Not an email address: ${source} holds ${quote(email)}${email.length > MAX_EMAIL_LENGTH ? ` (${email.length} characters; ${MAX_EMAIL_LENGTH} at most)` : ''}.`
+      `Not an email address: ${source()} holds ${quote(email)}${email.length > MAX_EMAIL_LENGTH ? ` (${email.length} characters; ${MAX_EMAIL_LENGTH} at most)` : ''}.`
     )
   }
   return email
 }
 
 /** In the cohort or not: the In Cohort field when mapped, else the membership actions-core resolved. */
-export function membershipOf(payload: Payload, resolved: boolean | undefined): boolean {
+function membershipOf(payload: Payload, resolved: boolean | undefined): boolean {
   if (typeof payload.in_cohort === 'boolean') return payload.in_cohort
   if (typeof resolved === 'boolean') return resolved
   throw new InvalidAudienceMembershipError(
@@ -108,7 +109,7 @@ export function membershipOf(payload: Payload, resolved: boolean | undefined): b
 }
 
 /** Which tag: the id `createAudience` returned when the event has one, else the tag named after the cohort. */
-export function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: string; tagName?: string } {
+function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: string; tagName?: string } {
   const name = nonEmpty(tagNameSetting) ?? nonEmpty(payload.cohort_name)
   const id = nonEmpty(payload.external_audience_id)
   if (id !== undefined) {
@@ -133,7 +134,7 @@ export function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: stri
  * The Merge Fields to write, keyed by upper-case merge tag. Empty values are left out: a blank trait must not erase
  * what Mailchimp holds.
  */
-export function mergeFieldsOf(payload: Payload): Record<string, unknown> | undefined {
+function mergeFieldsOf(payload: Payload): Record<string, unknown> | undefined {
   const given = payload.merge_fields
   if (typeof given !== 'object' || given === null || Array.isArray(given)) return undefined
   const values = Object.entries(given).flatMap(([tag, value]) =>
