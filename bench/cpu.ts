@@ -9,7 +9,7 @@ import type { Host } from './host'
 import type { SandboxProcess } from './sandbox-process'
 import { cpuTimeOf } from './stats'
 
-export interface CpuPair {
+interface CpuPair {
   syncCohort: number
   noOp: number
 }

@@ -12,7 +12,7 @@ export const COHORT_KEY = 'power_users'
 /** The cohort's name, and so the Mailchimp tag's. */
 export const COHORT = 'Power users'
 /** How many events the host gathers into one batch: the action's default batch size. */
-export const HOST_BATCH_SIZE = 1000
+const HOST_BATCH_SIZE = 1000
 /** Mailchimp's cap on one user's requests in flight. */
 export const MAILCHIMP_CONNECTIONS = 10
 
@@ -67,12 +67,9 @@ export function host(definition: DestinationDefinition<Settings>, token: string,
   const settings = { audience_id: audienceId, email_property: 'email' }
   const auth = { accessToken: token, refreshToken: '' }
 
+  const defaults = defaultValues(definition.actions.syncCohort.fields)
   const batch = async (events: SegmentEvent[], batchSize: number): Promise<Outcome[]> => {
-    const mapping = {
-      ...defaultValues(definition.actions.syncCohort.fields),
-      user_properties: { '@path': '$.traits' },
-      batch_size: batchSize
-    }
+    const mapping = { ...defaults, user_properties: { '@path': '$.traits' }, batch_size: batchSize }
     const results = await destination.executeBatch('syncCohort', { events, mapping, settings, auth })
     return results as Outcome[]
   }

@@ -20,7 +20,7 @@ interface Job {
   tagId: string
 }
 
-export interface MemoryRun {
+interface MemoryRun {
   /** Resident set before the batch, after a warm-up batch: the host with the plugin loaded. */
   beforeMb: number
   peakMb: number

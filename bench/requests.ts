@@ -70,14 +70,13 @@ export async function expectTagHolds(sandbox: SandboxProcess, audienceId: string
   }
 }
 
-export async function oursFor(definition: DestinationDefinition<Settings>, sandbox: SandboxProcess, n: number) {
-  const audienceId = await sandbox.addAudience(`ours ${n}`)
+export async function oursFor(definition: DestinationDefinition<Settings>, sandbox: SandboxProcess, cohort: Cohort) {
+  const audienceId = await sandbox.addAudience(`ours ${cohort.first.length}`)
   let tagId = ''
   const connecting = await counted(sandbox, { audienceId, tag: COHORT, members: [] }, async () => {
     tagId = await connect(definition, sandbox.token, audienceId)
   })
   const target = host(definition, sandbox.token, audienceId)
-  const cohort = cohortOf(n)
   const sync = (changes: Change[]) => async () =>
     expectAllLanded(await target.sync(changes.map((c) => engage(c.email, c.inCohort, tagId))))
   return {
@@ -87,9 +86,8 @@ export async function oursFor(definition: DestinationDefinition<Settings>, sandb
   }
 }
 
-export async function baselineFor(sandbox: SandboxProcess, n: number): Promise<RequestCounts> {
-  const audienceId = await sandbox.addAudience(`baseline ${n}`)
-  const cohort = cohortOf(n)
+export async function baselineFor(sandbox: SandboxProcess, cohort: Cohort): Promise<RequestCounts> {
+  const audienceId = await sandbox.addAudience(`baseline ${cohort.first.length}`)
   const sync = (changes: Change[]) => () => perContactSync(sandbox, audienceId, COHORT, changes)
   return {
     connect: 0,

@@ -78,10 +78,12 @@ async function requestRows(plan: Plan, definition: DestinationDefinition<Setting
   const notes: string[] = []
   const largest = Math.max(...plan.sizes)
   for (const n of plan.sizes) {
-    const ours = await repeat(plan.runs, `Requests, ours, N = ${int(n)}`, () => oursFor(definition, sandbox, n))
-    const baselineRuns = n === largest ? plan.baselineRunsAtLargest : plan.runs
-    const baseline = await repeat(baselineRuns, `Requests, per contact, N = ${int(n)}`, () => baselineFor(sandbox, n))
     const cohort = cohortOf(n)
+    const ours = await repeat(plan.runs, `Requests, ours, N = ${int(n)}`, () => oursFor(definition, sandbox, cohort))
+    const baselineRuns = n === largest ? plan.baselineRunsAtLargest : plan.runs
+    const baseline = await repeat(baselineRuns, `Requests, per contact, N = ${int(n)}`, () =>
+      baselineFor(sandbox, cohort)
+    )
     for (const phase of ['first', 'delta'] as const) {
       const changes = cohort[phase]
       const mine = summarize(ours.map((r: RequestCounts) => r[phase]))

@@ -30,8 +30,9 @@ interface Ready {
 
 const MAIN = join(__dirname, '..', 'src', 'sandbox', 'main.ts')
 
-export async function startSandboxProcess(options: { latencyMs?: number; maxConnections?: number } = {}) {
-  const args = ['--import', 'tsx', MAIN, '--latency', String(options.latencyMs ?? 0)]
+/** Latency starts at 0; `setLatency` changes it for the runs that want it. */
+export async function startSandboxProcess(options: { maxConnections?: number } = {}) {
+  const args = ['--import', 'tsx', MAIN]
   if (options.maxConnections !== undefined) args.push('--max-connections', String(options.maxConnections))
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const ready = await firstLine(child)

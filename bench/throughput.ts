@@ -40,8 +40,7 @@ export async function throughputRun(
   definition: DestinationDefinition<Settings>,
   sandbox: SandboxProcess,
   run: number,
-  contacts = THROUGHPUT_CONTACTS,
-  workers = HOST_WORKERS
+  contacts: number
 ): Promise<ThroughputRun> {
   const audienceId = await sandbox.addAudience(`throughput ${run}`)
   const tagId = await connect(definition, sandbox.token, audienceId)
@@ -58,7 +57,7 @@ export async function throughputRun(
       await sleep(RESEND_AFTER_MS[attempt - 1])
       resent += events.length
     }
-    const outcomes = await target.sync(events, { concurrency: workers })
+    const outcomes = await target.sync(events, { concurrency: HOST_WORKERS })
     nonRetryable += outcomes.filter((o) => o.status !== 200 && !retryable(o)).length
     events = events.filter((_, i) => retryable(outcomes[i]))
   }

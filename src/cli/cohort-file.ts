@@ -17,7 +17,7 @@ export interface CohortRow {
   mergeFields?: Record<string, unknown>
 }
 
-export interface ReadOptions {
+interface ReadOptions {
   emailColumn: string
   /** A column of true/false telling members from leavers; absent: every row has `inCohort = defaultMembership`. */
   membershipColumn?: string

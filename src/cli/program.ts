@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { SingleBar } from 'cli-progress'
 import { mailchimpCohorts } from '../index'
 import type { DestinationOptions } from '../index'
-import { startSandbox } from '../sandbox'
+import { SANDBOX_AUDIENCE_ID, SANDBOX_TOKEN, startSandbox } from '../sandbox'
 import { readCohortFile } from './cohort-file'
 import type { CohortRow } from './cohort-file'
 import { syncCohortRows } from './cohort-sync'
@@ -13,9 +13,6 @@ import { formatReport, jsonReport, landed } from './report'
 import type { Target } from './report'
 
 const STATUSES: StatusIfNew[] = ['audience_default', 'subscribed', 'pending', 'transactional', 'skip']
-/** The audience a sandbox run syncs into when `--audience` is not given. */
-export const SANDBOX_AUDIENCE = '0a1b2c3d4e'
-const SANDBOX_TOKEN = 'sandbox-token'
 
 export interface Io {
   env: NodeJS.ProcessEnv
@@ -150,7 +147,7 @@ async function sync(options: SyncOptions, io: Io): Promise<number> {
   let target: Target = { kind: 'mailchimp' }
   let destinationOptions: DestinationOptions = {}
   let token = credentials.kind === 'sandbox' ? SANDBOX_TOKEN : credentials.token
-  let audienceId = options.audience ?? SANDBOX_AUDIENCE
+  let audienceId = options.audience ?? SANDBOX_AUDIENCE_ID
   let stopSandbox: (() => Promise<void>) | undefined
   let countRequests: (() => number) | undefined
   if (credentials.kind === 'apiKey') destinationOptions = { dataCenter: credentials.dataCenter }

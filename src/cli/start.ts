@@ -7,8 +7,8 @@ import { readFile } from 'fs/promises'
 import { join } from 'path'
 import { SingleBar } from 'cli-progress'
 import { parse } from 'csv-parse/sync'
-import { mailchimpCohorts } from '../index'
-import { startSandbox } from '../sandbox'
+import { foldEmail, mailchimpCohorts } from '../index'
+import { SANDBOX_AUDIENCE_ID, SANDBOX_TOKEN, startSandbox } from '../sandbox'
 import type { MailchimpSandbox, MemberStatus } from '../sandbox'
 import { readCohortFile } from './cohort-file'
 import { syncCohortRows } from './cohort-sync'
@@ -16,14 +16,13 @@ import type { CohortSyncJob, SyncSummary } from './cohort-sync'
 import { landed, outcomeCounts } from './report'
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples')
-const AUDIENCE = '0a1b2c3d4e'
+const AUDIENCE = SANDBOX_AUDIENCE_ID
 const COHORT = 'Power users'
 const FORGOTTEN = ['forgotten.one@mail.sample-shop.dev', 'forgotten.two@inbox.sample-co.dev']
 /** A little latency makes the sandbox's timings resemble a real API's. */
 const LATENCY_MS = 25
 
 const n = (value: number) => value.toLocaleString('en-US')
-const fold = (email: string) => email.trim().toLowerCase()
 
 async function main(): Promise<number> {
   const started = Date.now()
@@ -33,7 +32,7 @@ async function main(): Promise<number> {
     const definition = mailchimpCohorts({ endpoints: sandbox.endpoints })
     const job: Omit<CohortSyncJob, 'rows'> = {
       definition,
-      token: 'sandbox-token',
+      token: SANDBOX_TOKEN,
       audienceId: AUDIENCE,
       cohort: COHORT,
       emailColumn: 'email',
@@ -99,7 +98,7 @@ async function seed(sandbox: MailchimpSandbox): Promise<Map<string, MemberStatus
     rows.map(({ email, status }) => ({ email_address: email, status }))
   )
   for (const email of FORGOTTEN) sandbox.forget(AUDIENCE, email)
-  return new Map(rows.map(({ email, status }) => [fold(email), status]))
+  return new Map(rows.map(({ email, status }) => [foldEmail(email), status]))
 }
 
 async function withProgress<T>(total: number, work: (onProgress: (settled: number) => void) => Promise<T>): Promise<T> {
@@ -151,10 +150,10 @@ function check(
   const expected = new Set<string>()
   for (const outcome of [...first.outcomes, ...second.outcomes]) {
     if (!landed(outcome)) continue
-    if (outcome.inCohort) expected.add(fold(outcome.email))
-    else expected.delete(fold(outcome.email))
+    if (outcome.inCohort) expected.add(foldEmail(outcome.email))
+    else expected.delete(foldEmail(outcome.email))
   }
-  const actual = new Set(sandbox.tagMembers(AUDIENCE, Number(first.tagId)).map(fold))
+  const actual = new Set(sandbox.tagMembers(AUDIENCE, Number(first.tagId)).map(foldEmail))
   const list: string[] = []
   const missing = [...expected].filter((email) => !actual.has(email))
   const extra = [...actual].filter((email) => !expected.has(email))

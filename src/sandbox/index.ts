@@ -1,6 +1,6 @@
 // A Mailchimp Marketing API stand-in for tests and demos, modelled from Mailchimp's documentation alone: it never
 // imports the plugin, so it cannot share the plugin's mistakes.
-export { startSandbox } from './server'
+export { SANDBOX_AUDIENCE_ID, SANDBOX_TOKEN, startSandbox } from './server'
 export type {
   AudienceSeed,
   ContactSeed,

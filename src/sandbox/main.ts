@@ -1,6 +1,6 @@
 // Runs a sandbox with one audience until SIGINT/SIGTERM, e.g. `npx tsx src/sandbox/main.ts --latency 50`.
 import { parseArgs } from 'node:util'
-import { startSandbox } from './server'
+import { SANDBOX_AUDIENCE_ID, SANDBOX_TOKEN, startSandbox } from './server'
 
 const number = (value: string | undefined, fallback: number, name: string): number => {
   const parsed = Number(value ?? fallback)
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       latency: { type: 'string' },
       'max-connections': { type: 'string' },
-      audience: { type: 'string', default: '0a1b2c3d4e' }
+      audience: { type: 'string', default: SANDBOX_AUDIENCE_ID }
     }
   })
   const sandbox = await startSandbox({
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const audienceId = sandbox.addAudience({ id: values.audience, name: 'Sandbox audience' })
   const { metadataUrl, apiBaseUrl } = sandbox.endpoints
   const ready = { url: sandbox.url, metadataUrl, apiBaseUrl: apiBaseUrl('us1'), audience_id: audienceId }
-  console.log(JSON.stringify({ ...ready, token: 'sandbox-token' }))
+  console.log(JSON.stringify({ ...ready, token: SANDBOX_TOKEN }))
   const stop = () => void sandbox.close().then(() => process.exit(0))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

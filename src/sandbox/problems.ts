@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 
 /** Mailchimp's documentation page that every problem document links to. */
-export const ERRORS_TYPE = 'https://mailchimp.com/developer/marketing/docs/errors/'
+const ERRORS_TYPE = 'https://mailchimp.com/developer/marketing/docs/errors/'
 
 /** An `application/problem+json` answer; handlers throw it and the server writes it. */
 export class Problem extends Error {

@@ -1,4 +1,4 @@
-export interface Call {
+interface Call {
   params: Record<string, string>
   query: URLSearchParams
   body: unknown
@@ -7,7 +7,7 @@ export interface Answer {
   status: number
   body?: unknown
 }
-export type Handler = (call: Call) => Answer
+type Handler = (call: Call) => Answer
 export interface Route {
   template: string
   pattern: RegExp

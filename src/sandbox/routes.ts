@@ -14,7 +14,7 @@ import {
   World
 } from './state'
 
-export interface Site {
+interface Site {
   url: string
   dataCenter: string
 }
@@ -132,7 +132,8 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
         const type = query.get('type')
         const excluded = query.get('exclude_type')
         const all = [...audience.segments.values()].filter((s) => (!type || s.type === type) && s.type !== excluded)
-        const segments = all.slice(offset, offset + count).map((s) => audience.segmentView(s, included(query)))
+        const include = included(query)
+        const segments = all.slice(offset, offset + count).map((s) => audience.segmentView(s, include))
         return ok({ segments, total_items: all.length, list_id: audience.id })
       },
       POST: ({ params, query, body }) => {

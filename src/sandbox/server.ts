@@ -76,10 +76,15 @@ function dispatch(found: ReturnType<typeof match>, method: string, url: URL, raw
   }
 }
 
+/** The credential a sandbox accepts unless told otherwise. */
+export const SANDBOX_TOKEN = 'sandbox-token'
+/** The audience id the standalone sandbox and the tools' sandbox runs use. */
+export const SANDBOX_AUDIENCE_ID = '0a1b2c3d4e'
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<MailchimpSandbox> {
   let latencyMs = options.latencyMs ?? 0
   const cap = options.maxConnections ?? 10
-  const tokens = new Set(options.tokens ?? ['sandbox-token'])
+  const tokens = new Set(options.tokens ?? [SANDBOX_TOKEN])
   const world = new World(new Set((options.fakeDomains ?? FAKE_DOMAINS).map((d) => d.toLowerCase())))
   const counters: SandboxCounters = { total: 0, byRoute: {}, byStatus: {}, throttled: 0, peakInFlight: 0 }
   let faults: Array<{ spec: FaultSpec; left: number }> = []

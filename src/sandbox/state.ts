@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 
 export type MemberStatus = 'subscribed' | 'unsubscribed' | 'cleaned' | 'pending' | 'transactional' | 'archived'
-export type RequestedStatus = Exclude<MemberStatus, 'archived'>
+type RequestedStatus = Exclude<MemberStatus, 'archived'>
 
 export interface Member {
   hash: string
@@ -34,10 +34,10 @@ export interface MergeField {
   display_order: number
 }
 
-export type MergeFieldSeed = { tag: string; name: string; type?: string; required?: boolean }
+type MergeFieldSeed = { tag: string; name: string; type?: string; required?: boolean }
 
 /** What Mailchimp gives a new audience. */
-export const DEFAULT_MERGE_FIELDS: MergeFieldSeed[] = [
+const DEFAULT_MERGE_FIELDS: MergeFieldSeed[] = [
   { tag: 'FNAME', name: 'First Name' },
   { tag: 'LNAME', name: 'Last Name' },
   { tag: 'ADDRESS', name: 'Address', type: 'address' },
@@ -66,12 +66,12 @@ export class Refusal extends Error {
 }
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex')
-export const normalize = (email: string) => email.trim().toLowerCase()
+const normalize = (email: string) => email.trim().toLowerCase()
 export const subscriberHash = (email: string) => md5(normalize(email))
 /** Mailchimp's member paths take the subscriber hash or the raw address. */
 export const hashOf = (ref: string) => (ref.includes('@') ? subscriberHash(ref) : ref.toLowerCase())
 export const timestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00')
-export const randomAudienceId = () => randomBytes(5).toString('hex')
+const randomAudienceId = () => randomBytes(5).toString('hex')
 const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase()
 const scalar = (value: unknown) => typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
 const ADDRESS_PARTS = ['addr1', 'city', 'state', 'zip']
@@ -256,7 +256,15 @@ export class Audience {
     const updated: Member[] = []
     const errors: Array<Record<string, string>> = []
     const keys = rows.map((row) => normalize(row.email_address))
+    // Each address's first row and number of rows, in one pass: a request holds up to 500.
+    const seen = new Map<string, { first: number; count: number }>()
+    keys.forEach((key, i) => {
+      const entry = seen.get(key)
+      if (entry) entry.count++
+      else seen.set(key, { first: i, count: 1 })
+    })
     rows.forEach((row, i) => {
+      const { first, count } = seen.get(keys[i])!
       const refuse = (error: string, error_code = 'ERROR_GENERIC', field = { field: '', message: '' }) =>
         errors.push({
           email_address: row.email_address,
@@ -265,11 +273,11 @@ export class Audience {
           field: field.field,
           field_message: field.message
         })
-      if (!mode.skipDuplicates && keys.indexOf(keys[i]) !== keys.lastIndexOf(keys[i])) {
+      if (!mode.skipDuplicates && count > 1) {
         // Mailchimp's wording and which copy it keeps are unconfirmed; refusing every copy is the strict reading.
         return refuse(`${row.email_address.trim()} was provided more than once in this request.`)
       }
-      if (keys.indexOf(keys[i]) !== i) return // skip_duplicate_check: the first copy wins
+      if (first !== i) return // skip_duplicate_check: the first copy wins
       try {
         const result = this.upsert(row, { ...mode, tagExisting: true })
         ;(result.created ? created : updated).push(result.member)
