@@ -40,7 +40,7 @@ export function member(email: string, status: MemberStatus = 'subscribed') {
   }
 }
 
-export interface RowError {
+interface RowError {
   email: string
   error: string
   code?: 'ERROR_CONTACT_EXISTS' | 'ERROR_GENERIC'

@@ -80,8 +80,7 @@ describe('createAudience', () => {
     expect(error.message).toContain('88')
     expect(error.message).toMatch(/fewer than 88 characters/)
     expect(error.status).toBe(400)
-    expectNotRequested(lookup)
-    expectNotRequested(create)
+    expectNotRequested(lookup, create)
   })
 
   it('refuses an empty name', async () => {

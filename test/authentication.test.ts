@@ -1,7 +1,18 @@
 import nock from 'nock'
 import { createRequestClient, createTestIntegration, RetryableError } from '@segment/actions-core'
 import definition, { mailchimpCohorts } from '../src'
-import { API, AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, settings, expectNotRequested } from './helpers'
+import {
+  API,
+  AUDIENCE_ID,
+  LOGIN,
+  TOKEN,
+  api,
+  metadata,
+  problem,
+  settings,
+  expectNotRequested,
+  rejectionOf
+} from './helpers'
 
 const destination = createTestIntegration(definition)
 
@@ -74,8 +85,8 @@ describe('testAuthentication', () => {
 
   it('refuses an audience ID that is not letters and digits before any request', async () => {
     const lookup = metadata()
-    const error = await destination.testAuthentication({ ...settings, audience_id: '../x' }).catch((e: Error) => e)
-    expect((error as Error).message).toMatch(/letters and digits/)
+    const error = await rejectionOf(destination.testAuthentication({ ...settings, audience_id: '../x' }))
+    expect(error.message).toMatch(/letters and digits/)
     expectNotRequested(lookup)
   })
 

@@ -1,7 +1,6 @@
 import { Destination, defaultValues } from '@segment/actions-core'
-import nock from 'nock'
 import definition, { destination, mailchimpCohorts } from '../src'
-import { AUDIENCE_ID, api, metadata, problem, settings } from './helpers'
+import { AUDIENCE_ID, api, metadata, problem, rejectionOf, settings } from './helpers'
 
 /** The names hosts store: renaming any of them breaks every saved configuration. */
 describe('the public contract', () => {
@@ -98,13 +97,12 @@ describe('the public contract', () => {
       .query(true)
       .reply(...problem(401, 'API Key Invalid', 'Your API key may be invalid.'))
 
-    const error = (await new Destination(definition)
-      .createAudience({ settings, audienceName: 'Cohort' })
-      .catch((e: Error) => e)) as Error & { status?: number }
+    const error = await rejectionOf<Error & { status?: number }>(
+      new Destination(definition).createAudience({ settings, audienceName: 'Cohort' })
+    )
 
     expect(error.message).toMatch(/Reconnect Mailchimp/)
     expect(error.message).not.toMatch(/refresh/i)
     expect(error.status).toBe(401)
-    expect(nock.pendingMocks()).toEqual([])
   })
 })

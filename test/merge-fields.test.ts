@@ -5,6 +5,7 @@ import definition from '../src'
 import { fields } from '../src/destinations/mailchimp-cohort/syncCohort/fields'
 import { contactExists, member, subscribeAnswer, tagAnswer } from './answers'
 import { AUDIENCE_ID, api, metadata, problem, settings as hostSettings, TOKEN } from './helpers'
+import { statusCounts } from './sandbox-host'
 
 // Merge Fields over recorded HTTP: written on new contacts, updated on existing ones without a status, checked against
 // the audience's own merge fields first.
@@ -73,12 +74,6 @@ function subscribe(updateExisting: boolean, rows: Row[][]) {
     })
     .query({ skip_merge_validation: 'true' })
 }
-
-const statusCounts = (results: { status: number }[]) =>
-  results.reduce<Record<number, number>>(
-    (counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }),
-    {}
-  )
 
 /** What a first sync looks up: the data center, the audience's merge fields and its opt-in setting. */
 function coldLookups() {
@@ -180,7 +175,9 @@ describe('Merge Fields', () => {
       .reply(200, tagAnswer({ added: ['quiet@example.com'] }))
     const [result] = await sync([engage('quiet@example.com', { FNAME: 'Q' })])
     expect(result).toMatchObject({ status: 200, body: { result: 'added', merge_fields: 'written' } })
-    expect(upserts).toHaveLength(1)
+    expect(upserts).toEqual([
+      { email_address: 'quiet@example.com', status_if_new: 'subscribed', merge_fields: { FNAME: 'Q' } }
+    ])
   })
 
   it('says the merge fields were not written under Skip, which never creates or upserts anyone', async () => {
@@ -321,10 +318,15 @@ describe('Merge Fields', () => {
           created: rows.map((row) => ({ email: row.email_address, status: 'subscribed' as const }))
         })
       })
+    const tagged: string[] = []
     api()
       .post(`${LIST}/segments/10`)
       .times(6)
-      .reply(200, (_uri, body) => tagAnswer({ added: (body as { members_to_add: string[] }).members_to_add }))
+      .reply(200, (_uri, body) => {
+        const toAdd = (body as { members_to_add: string[] }).members_to_add
+        tagged.push(...toAdd)
+        return tagAnswer({ added: toAdd })
+      })
     const results = await sync(
       [engage('nick@example.com', { NICK: 'N' }), ...others.map((email) => engage(email, { FNAME: 'F' }))],
       host
@@ -332,6 +334,8 @@ describe('Merge Fields', () => {
     expect(results[0].status).toBe(400)
     expect(results[0].errormessage).toMatch(/Unknown merge field "NICK"/)
     expect(statusCounts(results.slice(1))).toEqual({ 200: 2600 })
+    // The refused contact never reaches a tag call; every other one does, once.
+    expect(tagged.sort()).toEqual([...others].sort())
   })
 
   it('keeps each audience’s merge fields apart in the cache', async () => {

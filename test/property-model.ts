@@ -10,8 +10,8 @@ export const TAG_NAME = 'Power users'
 export const POOL = [...Array.from({ length: 9 }, (_, n) => `person${n}@mail.sample-shop.dev`), 'nobody@example.com']
 const FAKE = POOL.length - 1
 
-export type StatusIfNew = 'audience_default' | 'subscribed' | 'pending' | 'transactional' | 'skip'
-export type Letters = 'lower' | 'upper' | 'title' | 'mixed'
+type StatusIfNew = 'audience_default' | 'subscribed' | 'pending' | 'transactional' | 'skip'
+type Letters = 'lower' | 'upper' | 'title' | 'mixed'
 
 export interface Spelling {
   letters: Letters
@@ -27,7 +27,7 @@ export interface Step {
 }
 
 /** A contact already in the audience before the first batch. */
-export interface Seed {
+interface Seed {
   person: number
   status: MemberStatus
   tagged: boolean

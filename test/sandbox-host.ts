@@ -6,7 +6,7 @@ import type { Destination, JSONObject, Logger, SegmentEvent } from '@segment/act
 // host drives the action reaches every file that checks the action against the sandbox.
 
 /** The computation key of the Engage audience the events come from; it also names the membership trait. */
-export const COHORT_KEY = 'power_users'
+const COHORT_KEY = 'power_users'
 
 /** One event's outcome from executeBatch, with the fields of the plugin's answers that the tests read. */
 export interface Result {
@@ -25,7 +25,7 @@ export const statusCounts = (results: { status: number }[]) =>
     {}
   )
 
-export interface EngageOptions {
+interface EngageOptions {
   /** Also names the tag as properties.cohort_name, as an event does that the host has no tag id for. */
   cohortName?: string
   /** The audience's computation key; tests that vary the cohort's spelling pass it here. */

@@ -882,8 +882,15 @@ describe('admin HTTP API', () => {
       tag: 'PLAN',
       required: true
     })
-    const fault = { kind: 'stall', applied: true, holdMs: 10, pathPattern: 'p'.repeat(200) }
-    expect((await call('POST', '/_sandbox/faults', fault, {})).status).toBe(204)
+    // Applied: the tag is made, and only the answer is lost.
+    const applied = { kind: 500, applied: true, pathPattern: `^/3\\.0/lists/${LIST}/segments$` }
+    expect((await call('POST', '/_sandbox/faults', applied, {})).status).toBe(204)
+    expect((await call('POST', `/3.0/lists/${LIST}/segments`, { name: 'T', static_segment: [] })).status).toBe(500)
+    expect(sandbox.tags(LIST)).toHaveLength(1)
+    // holdMs: the stalled request's connection is dropped once it has passed.
+    const held = { kind: 'stall', holdMs: 30, pathPattern: '^/3\\.0/ping$' }
+    expect((await call('POST', '/_sandbox/faults', held, {})).status).toBe(204)
+    await expect(call('GET', '/3.0/ping')).rejects.toThrow()
   })
 
   it('refuses bodies not sent as application/json, a foreign Host, and a pathPattern over 200 characters', async () => {

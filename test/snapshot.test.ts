@@ -6,7 +6,7 @@ import definition from '../src'
 import type { Settings } from '../src'
 import { subscribeAnswer, tagAnswer } from './answers'
 import type { MemberStatus } from './answers'
-import { AUDIENCE_ID, TOKEN } from './helpers'
+import { API, AUDIENCE_ID, LOGIN, TOKEN } from './helpers'
 
 /**
  * The catalog's snapshot tests: each action is fed the catalog's own `generateTestData` (seeded, so stable), with
@@ -24,7 +24,7 @@ function recordingMailchimp(): Sent[] {
   const sent: Sent[] = []
   const record = (method: string, uri: string, body: unknown) =>
     sent.push({ method, path: uri, ...(body === '' || body === undefined ? {} : { body }) })
-  nock('https://login.mailchimp.com')
+  nock(LOGIN)
     .persist()
     .get(/.*/)
     .reply(function (uri) {
@@ -32,7 +32,7 @@ function recordingMailchimp(): Sent[] {
       expect(this.req.headers.authorization).toBe(`OAuth ${TOKEN}`)
       return [200, { dc: 'us6' }]
     })
-  nock('https://us6.api.mailchimp.com')
+  nock(API)
     .persist()
     .get(/.*/)
     .reply((uri) => {

@@ -13,7 +13,17 @@ import definition, { mailchimpCohorts } from '../src'
 import { fields } from '../src/destinations/mailchimp-cohort/syncCohort/fields'
 import { contactExists, forgotten, inComplianceState, looksFake, member, subscribeAnswer, tagAnswer } from './answers'
 import type { MemberStatus } from './answers'
-import { AUDIENCE_ID, api, expectNotRequested, metadata, problem, rejectionOf, tag, TOKEN } from './helpers'
+import {
+  AUDIENCE_ID,
+  api,
+  expectNotRequested,
+  metadata,
+  problem,
+  rejectionOf,
+  settings as hostSettings,
+  tag,
+  TOKEN
+} from './helpers'
 
 const LIST = `/3.0/lists/${AUDIENCE_ID}`
 const SEGMENTS = `${LIST}/segments`
@@ -765,7 +775,7 @@ describe('syncCohort: as a host runs it', () => {
         track('Audience Exited', 'b@example.com'),
         track('Order Completed', 'c@example.com')
       ],
-      { ...settings, oauth: { access_token: TOKEN }, subscription }
+      { ...hostSettings, subscription }
     )
 
     expect(tags).toEqual([{ members_to_remove: ['a@example.com', 'b@example.com'] }])
@@ -782,8 +792,7 @@ describe('syncCohort: as a host runs it', () => {
 
     const error = await rejectionOf<InvalidAuthenticationError>(
       new Destination(definition).onBatch([engage('a@example.com', false)], {
-        ...settings,
-        oauth: { access_token: TOKEN },
+        ...hostSettings,
         subscription
       })
     )
