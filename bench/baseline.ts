@@ -4,8 +4,8 @@
  */
 import { createHash } from 'crypto'
 import { Agent, request } from 'http'
+import { eachBounded } from '../src'
 import { MAILCHIMP_CONNECTIONS } from './host'
-import { eachConcurrently } from './pool'
 import type { SandboxProcess } from './sandbox-process'
 
 export interface Change {
@@ -37,7 +37,7 @@ export async function perContactSync(sandbox: SandboxProcess, audienceId: string
     await send('POST', `${member}/tags`, { tags: [{ name: tag, status: inCohort ? 'active' : 'inactive' }] })
   }
   try {
-    await eachConcurrently(changes, MAILCHIMP_CONNECTIONS, syncOne)
+    await eachBounded(changes, MAILCHIMP_CONNECTIONS, syncOne)
   } finally {
     agent.destroy()
   }

@@ -4,9 +4,8 @@
  */
 import { defaultValues, Destination } from '@segment/actions-core'
 import type { DestinationDefinition, SegmentEvent } from '@segment/actions-core'
-import { mailchimpCohorts } from '../src'
+import { eachBounded, mailchimpCohorts } from '../src'
 import type { MailchimpEndpoints, Settings } from '../src'
-import { eachConcurrently } from './pool'
 
 export const COHORT_KEY = 'power_users'
 /** The cohort's name, and so the Mailchimp tag's. */
@@ -80,7 +79,7 @@ export function host(definition: DestinationDefinition<Settings>, token: string,
         events.slice(i * batchSize, (i + 1) * batchSize)
       )
       const outcomes: Outcome[][] = new Array(batches.length)
-      await eachConcurrently(batches, concurrency, async (events, i) => {
+      await eachBounded(batches, concurrency, async (events, i) => {
         outcomes[i] = await batch(events, batchSize)
       })
       return outcomes.flat()

@@ -9,9 +9,20 @@ export { destination }
 export default destination
 
 /** The destination's pure planner and its tag-name rule: what a sync would send. Tools use them for dry runs. */
-export { foldEmail, planSync } from './destinations/mailchimp-cohort/syncCohort/plan'
+export { planSync } from './destinations/mailchimp-cohort/syncCohort/plan'
+export { checkEmail, foldEmail } from './destinations/mailchimp-cohort/email'
+export type { EmailCheck } from './destinations/mailchimp-cohort/email'
 export { checkTagName } from './destinations/mailchimp-cohort/validation'
-export type { ContactChange, Plan, PlanInput, TagPlan } from './destinations/mailchimp-cohort/syncCohort/plan'
+export type {
+  ContactChange,
+  Plan,
+  PlanInput,
+  StatusIfNew,
+  TagPlan
+} from './destinations/mailchimp-cohort/syncCohort/plan'
+
+/** Runs work over items (or an async stream of them), a bounded number at once: the plugin's, the command's and the bench's. */
+export { eachBounded } from './destinations/mailchimp-cohort/mailchimp/limits'
 
 /** Who carries a cohort's tag, read without changing anything: tools diff it against a cohort for a full resync. */
 export { readTagMembers } from './destinations/mailchimp-cohort/tag-members'

@@ -1,18 +1,9 @@
 import { createRequestClient, defaultValues, Destination } from '@segment/actions-core'
 import type { AudienceDestinationDefinition, DynamicFieldResponse, SegmentEvent } from '@segment/actions-core'
-import { checkTagName, foldEmail, planSync, readTagMembers } from '../index'
-import type {
-  AudienceSettings,
-  ContactChange,
-  DestinationOptions,
-  Settings,
-  SyncCohortPayload,
-  TagMembers
-} from '../index'
+import { checkTagName, eachBounded, foldEmail, planSync, readTagMembers } from '../index'
+import type { AudienceSettings, ContactChange, DestinationOptions, Settings, StatusIfNew, TagMembers } from '../index'
 import type { CohortRow } from './cohort-file'
 import { beforeSync, TransientError, UsageError } from './errors'
-
-export type StatusIfNew = NonNullable<SyncCohortPayload['status_if_new']>
 
 /** Where each event carries its row's merge field values. */
 const MERGE_FIELDS_TRAIT = 'mailchimp_merge_fields'
@@ -191,7 +182,7 @@ export async function syncCohortRows(job: CohortSyncJob): Promise<SyncSummary> {
   for (let round = 0; pending.length > 0; round++) {
     if (round > 0) await sleep((job.retryDelayMs ?? 1000) * 2 ** (round - 1))
     const retry: Planned[][] = []
-    await eachLimited(pending, job.parallelBatches ?? 4, async (batch) => {
+    await eachBounded(pending, job.parallelBatches ?? 4, async (batch) => {
       const again: Planned[] = []
       let results: { status: number; body?: unknown; errormessage?: string }[]
       try {
@@ -398,14 +389,6 @@ function summarize(
       tagUpdates: chunks.length
     }
   }
-}
-
-async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await work(items[next++])
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
 /** Engage names an audience's membership trait after the audience: `Power users` → `power_users`. */

@@ -3,7 +3,7 @@ import type { RequestClient } from '@segment/actions-core'
 import type { Settings } from './generated-types'
 import { accessTokenFrom, MailchimpClient } from './mailchimp/client'
 import type { DestinationOptions } from './mailchimp/client'
-import { isEmailAddress } from './syncCohort/plan'
+import { isEmailAddress } from './email'
 import { checkAudienceId } from './validation'
 
 /** What actions-core hands `onDelete`: the user's ids, never their traits. */

@@ -24,10 +24,35 @@ export function limiter(limit: number): Limiter {
   }
 }
 
-/** Runs every task, at most `limit` at once, starting them in order. */
-export async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
-  const slot = limiter(limit)
-  await Promise.all(tasks.map((task) => slot(task)))
+/**
+ * Runs `work` over every item, at most `limit` at once, starting them in order; each worker takes the next item when it
+ * is free, so an async source (a file read as it goes) is pulled no faster than the work drains it. The first failure
+ * stops new work and is thrown once the work in flight has ended.
+ */
+export async function eachBounded<T>(
+  items: Iterable<T> | AsyncIterable<T>,
+  limit: number,
+  work: (item: T, index: number) => Promise<void>
+): Promise<void> {
+  const iterator =
+    Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()
+  let next = 0
+  let failure: { error: unknown } | undefined
+  const worker = async () => {
+    while (!failure) {
+      // Numbered when asked for: sources answer in the order they are asked.
+      const index = next++
+      const step = await iterator.next()
+      if (step.done || failure) return
+      try {
+        await work(step.value, index)
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker))
+  if (failure) throw failure.error
 }
 
 /**

@@ -3,7 +3,7 @@ import type { RequestClient, StateContext } from '@segment/actions-core'
 import { CACHE_TTL_SECONDS, MAX_CONCURRENT_REQUESTS } from '../constants'
 import type { AudienceSettings, Settings } from '../generated-types'
 import { remember } from '../mailchimp/cache'
-import { limiter, runBounded } from '../mailchimp/limits'
+import { eachBounded, limiter } from '../mailchimp/limits'
 import { accessTokenFrom, MailchimpClient } from '../mailchimp/client'
 import type { DestinationOptions, NewContact } from '../mailchimp/client'
 import type { BatchSubscribeAnswer, TagMembersAnswer } from '../mailchimp/schemas'
@@ -12,7 +12,8 @@ import { checkAudienceId } from '../validation'
 import type { Payload } from './generated-types'
 import { Outcomes } from './outcomes'
 import type { Failed, MergeFieldsState, Outcome } from './outcomes'
-import { foldEmail, planSync } from './plan'
+import { foldEmail } from '../email'
+import { planSync } from './plan'
 import type { Chunk, ContactChange, TagPlan } from './plan'
 
 interface SyncInput {
@@ -127,7 +128,7 @@ class CohortSync {
       const tag = new CohortTag(this.client, this.audienceId, plan, create)
       return plan.chunks.map((chunk) => () => this.syncChunk(tag, chunk))
     })
-    await runBounded(tasks, MAX_CONCURRENT_REQUESTS)
+    await eachBounded(tasks, MAX_CONCURRENT_REQUESTS, (task) => task())
   }
 
   private async syncChunk(tag: CohortTag, chunk: Chunk): Promise<void> {
@@ -273,7 +274,7 @@ class CohortSync {
         this.failed([contact], syncError)
       }
     })
-    await runBounded(writes, MAX_CONCURRENT_REQUESTS)
+    await eachBounded(writes, MAX_CONCURRENT_REQUESTS, (write) => write())
     return notUpdated
   }
 

@@ -1,5 +1,6 @@
 import { IntegrationError, InvalidAudienceMembershipError, PayloadValidationError } from '@segment/actions-core'
 import { CONTACTS_PER_REQUEST, MAX_EMAIL_LENGTH } from '../constants'
+import { checkEmail } from '../email'
 import { checkTagId, checkTagName, quote } from '../validation'
 import type { Payload } from './generated-types'
 
@@ -51,18 +52,6 @@ export interface PlanInput {
   tagName?: string
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
-
-/** Whether a trimmed value looks like an email address this plugin would send (at most 254 characters). */
-export function isEmailAddress(value: string): boolean {
-  return value.length <= MAX_EMAIL_LENGTH && EMAIL.test(value)
-}
-
-/** Mailchimp matches addresses ignoring letter case and surrounding spaces; so does every comparison here. */
-export function foldEmail(email: string): string {
-  return email.trim().toLowerCase()
-}
-
 /** Reads a user property without walking the prototype chain (`__proto__`, `constructor` are just missing). */
 function ownProperty(properties: unknown, name: string): unknown {
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return undefined
@@ -75,8 +64,11 @@ function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
 }
 
-/** The event's email address, trimmed: the Email field when set, else the user property the settings name. */
-function emailOf(payload: Payload, emailProperty: string): string {
+/**
+ * The event's email address as it is sent, and its key for matching: the Email field when set, else the user property
+ * the settings name.
+ */
+function emailOf(payload: Payload, emailProperty: string): { email: string; key: string } {
   const explicit = nonEmpty(payload.email)
   const value = explicit ?? ownProperty(payload.user_properties, emailProperty)
   // Named only when the value is refused: every event passes through here.
@@ -90,13 +82,16 @@ function emailOf(payload: Payload, emailProperty: string): string {
   if (typeof value !== 'string') {
     throw new PayloadValidationError(`No email address: ${source()} holds a ${typeof value}, not an email address.`)
   }
-  const email = value.trim()
-  if (!isEmailAddress(email)) {
+  const trimmed = value.trim()
+  const checked = checkEmail(trimmed)
+  if (!checked.ok) {
+    const length =
+      trimmed.length > MAX_EMAIL_LENGTH ? ` (${trimmed.length} characters; ${MAX_EMAIL_LENGTH} at most)` : ''
     throw new PayloadValidationError(
-      `Not an email address: ${source()} holds ${quote(email)}${email.length > MAX_EMAIL_LENGTH ? ` (${email.length} characters; ${MAX_EMAIL_LENGTH} at most)` : ''}.`
+      `Not an email address: ${source()} holds ${quote(trimmed)}${length || `: ${checked.rule}`}.`
     )
   }
-  return email
+  return checked
 }
 
 /** In the cohort or not: the In Cohort field when mapped, else the membership actions-core resolved. */
@@ -169,9 +164,9 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
   const property = emailProperty.trim() || 'email'
 
   payloads.forEach((payload, index) => {
-    let email: string, inCohort: boolean, tag: { tagId?: string; tagName?: string }
+    let address: { email: string; key: string }, inCohort: boolean, tag: { tagId?: string; tagName?: string }
     try {
-      email = emailOf(payload, property)
+      address = emailOf(payload, property)
       inCohort = membershipOf(payload, memberships[index])
       tag = tagOf(payload, tagName)
     } catch (error) {
@@ -185,7 +180,7 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
       tags.set(tagKey, group)
     }
     group.tagName ??= tag.tagName
-    const key = foldEmail(email)
+    const { email, key } = address
     // The earlier events' indices carry over without copying: many duplicates of one email stay linear.
     const events = group.contacts.get(key)?.events ?? []
     events.push(index)
