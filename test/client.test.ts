@@ -7,16 +7,22 @@ import {
 } from '@segment/actions-core'
 import type { StateContext } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
+import type { DestinationOptions } from '../src'
+import { connect } from '../src/destinations/mailchimp-cohort/connection'
 import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
-import { MailchimpClient } from '../src/destinations/mailchimp-cohort/mailchimp/client'
 import { accountCapacity } from '../src/destinations/mailchimp-cohort/mailchimp/limits'
-import { MAX_IN_FLIGHT_PER_ACCOUNT } from '../src/destinations/mailchimp-cohort/constants'
+import { INITIAL_SHARE } from '../src/destinations/mailchimp-cohort/constants'
+import { resolveOptions } from '../src/destinations/mailchimp-cohort/options'
 import { AUDIENCE_ID, LOGIN, TOKEN, api, metadata, problem, expectNotRequested, rejectionOf } from './helpers'
 
 const AUDIENCE = { id: AUDIENCE_ID, name: 'Newsletter', double_optin: true }
 
-function client(options: ConstructorParameters<typeof MailchimpClient>[2] = {}) {
-  return new MailchimpClient(createRequestClient(), TOKEN, options)
+/** The client for TOKEN, built the one way the plugin builds it. */
+function client(
+  { stateContext, ...options }: DestinationOptions & { stateContext?: StateContext } = {},
+  request: RequestClient = createRequestClient()
+) {
+  return connect(request, { token: TOKEN, stateContext }, resolveOptions(options)).client
 }
 
 function audienceCall() {
@@ -124,7 +130,7 @@ describe('MailchimpClient', () => {
     })
 
     it('keeps the caches of builds pointed at different hosts apart', () => {
-      const sandbox = new MailchimpClient(createRequestClient(), TOKEN, {
+      const sandbox = client({
         endpoints: { metadataUrl: 'http://127.0.0.1:9/oauth2/metadata', apiBaseUrl: () => 'http://127.0.0.1:9/3.0' }
       })
       expect(sandbox.account).not.toBe(client().account)
@@ -190,7 +196,7 @@ describe('MailchimpClient', () => {
       const error = await failure<IntegrationError>(mailchimp)
       expect(error).toBeInstanceOf(IntegrationError)
       expect(error.status).toBe(403)
-      expect(accountCapacity(mailchimp.account)).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+      expect(accountCapacity(mailchimp.account)).toBe(INITIAL_SHARE)
     })
 
     it.each([
@@ -202,7 +208,7 @@ describe('MailchimpClient', () => {
       const error = await failure<RetryableError>(mailchimp)
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.status).toBe(429)
-      expect(accountCapacity(mailchimp.account)).toBeLessThan(MAX_IN_FLIGHT_PER_ACCOUNT)
+      expect(accountCapacity(mailchimp.account)).toBeLessThan(INITIAL_SHARE)
     })
 
     it.each([429, 500, 502, 503])('maps %i to a retryable error with that status', async (status) => {
@@ -246,7 +252,7 @@ describe('MailchimpClient', () => {
         url.includes('/lists/')
           ? Promise.reject(Object.assign(new Error('socket hang up'), { name: 'FetchError', code: 'ECONNRESET' }))
           : real(url, options)) as RequestClient
-      const error = await failure<RetryableError>(new MailchimpClient(resetting, TOKEN))
+      const error = await failure<RetryableError>(client({}, resetting))
       expect(error).toBeInstanceOf(RetryableError)
       expect(error.message).toMatch(/ECONNRESET/)
     })

@@ -4,7 +4,7 @@ import { createServer } from 'http'
 import type { IncomingMessage, ServerResponse } from 'http'
 import type { AddressInfo } from 'net'
 import definition, { mailchimpCohorts } from '../src'
-import { MAX_CONCURRENT_REQUESTS } from '../src/destinations/mailchimp-cohort/constants'
+import { MAILCHIMP_CONNECTIONS } from '../src/destinations/mailchimp-cohort/constants'
 import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
 import { fields } from '../src/destinations/mailchimp-cohort/syncCohort/fields'
 import { subscribeAnswer, tagAnswer } from './answers'
@@ -147,7 +147,10 @@ describe('request economy', () => {
 })
 
 describe('bounded concurrency', () => {
-  it(`keeps at most ${MAX_CONCURRENT_REQUESTS} requests of one batch in flight, and does use them`, async () => {
+  it.each([
+    ['Mailchimp’s limit by default', undefined, MAILCHIMP_CONNECTIONS],
+    ['the ceiling the embedding program sets', 6, 6]
+  ])('lets one large batch use the account’s whole share, up to %s, and no more', async (_, ceiling, limit) => {
     let inFlight = 0
     let most = 0
     const held: (() => void)[] = []
@@ -171,7 +174,7 @@ describe('bounded concurrency', () => {
           res.end(JSON.stringify(mailchimpAnswer(req.method ?? 'GET', req.url ?? '/', text)))
         })
         clearTimeout(timer)
-        timer = setTimeout(release, inFlight >= MAX_CONCURRENT_REQUESTS ? 20 : 100)
+        timer = setTimeout(release, inFlight >= limit ? 20 : 100)
       })
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -179,12 +182,21 @@ describe('bounded concurrency', () => {
     const base = `http://127.0.0.1:${port}`
     try {
       const host = new Destination(
-        mailchimpCohorts({ endpoints: { metadataUrl: `${base}/oauth2/metadata`, apiBaseUrl: () => `${base}/3.0` } })
+        mailchimpCohorts({
+          endpoints: { metadataUrl: `${base}/oauth2/metadata`, apiBaseUrl: `${base}/3.0` },
+          maxRequestsInFlight: ceiling
+        })
       )
-      const results = await host.executeBatch('syncCohort', { events: cohort(5000), mapping, settings, auth })
+      // 20 chunks of 500: the share starts at 8 and grows one request at a time as clear answers come back.
+      const results = await host.executeBatch('syncCohort', {
+        events: cohort(10_000),
+        mapping: { ...mapping, batch_size: 10_000 },
+        settings,
+        auth
+      })
 
-      expect(results.filter((r) => r.status === 200)).toHaveLength(5000)
-      expect(most).toBe(MAX_CONCURRENT_REQUESTS)
+      expect(results.filter((r) => r.status === 200)).toHaveLength(10_000)
+      expect(most).toBe(limit)
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }

@@ -1,14 +1,14 @@
-import { MAX_IN_FLIGHT_PER_ACCOUNT } from '../src/destinations/mailchimp-cohort/constants'
+import { INITIAL_SHARE, MAILCHIMP_CONNECTIONS } from '../src/destinations/mailchimp-cohort/constants'
 import { accountCapacity, withAccountSlot } from '../src/destinations/mailchimp-cohort/mailchimp/limits'
 
-// One account's share of the process: at most MAX_IN_FLIGHT_PER_ACCOUNT requests at once, fewer once Mailchimp
-// throttles, and back up one at a time while it does not.
+// One account's share of the process: INITIAL_SHARE requests at once to start with, up to Mailchimp's 10 (or the
+// embedding program's ceiling) while Mailchimp does not throttle, fewer once it throttles, and back up slowly.
 
 type Answer = { status: number }
 const throttled = (answer: Answer) => answer.status === 429
 
 /** Starts `count` requests that stay in flight until `finish(i, status)` answers them; counts the peak in flight. */
-function inFlight(account: string, count: number) {
+function inFlight(account: string, count: number, ceiling?: number) {
   const answers: ((answer: Answer) => void)[] = []
   let active = 0
   let peak = 0
@@ -23,7 +23,8 @@ function inFlight(account: string, count: number) {
             resolve(answer)
           })
         }),
-      throttled
+      throttled,
+      ceiling
     )
   )
   return {
@@ -45,29 +46,52 @@ function inFlight(account: string, count: number) {
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('an account’s share of requests in flight', () => {
-  it(`holds ${MAX_IN_FLIGHT_PER_ACCOUNT} at most while Mailchimp does not throttle`, async () => {
-    const requests = inFlight('calm', 12)
+  it(`starts at ${INITIAL_SHARE} and grows to Mailchimp's ${MAILCHIMP_CONNECTIONS} while nothing is throttled`, async () => {
+    const requests = inFlight('calm', 40)
     await settle()
-    expect(requests.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
-    await requests.finishRest()
-    expect(requests.peak()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
-    expect(accountCapacity('calm')).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+    expect(requests.started()).toBe(INITIAL_SHARE)
+    // One more in flight after as many clear answers as the share holds: 8 answers to reach 9, 9 more to reach 10.
+    for (let i = 0; i < INITIAL_SHARE - 1; i++) requests.finish(i, 200)
+    await settle()
+    expect(accountCapacity('calm')).toBe(INITIAL_SHARE)
+    requests.finish(INITIAL_SHARE - 1, 200)
+    await settle()
+    expect(accountCapacity('calm')).toBe(INITIAL_SHARE + 1)
+    await requests.finishRest(INITIAL_SHARE)
+    expect(requests.peak()).toBe(MAILCHIMP_CONNECTIONS)
+    expect(accountCapacity('calm')).toBe(MAILCHIMP_CONNECTIONS)
+  })
+
+  it('never passes the ceiling the embedding program sets, and starts under it when it is low', async () => {
+    const low = inFlight('low ceiling', 30, 5)
+    await settle()
+    expect(low.started()).toBe(5)
+    await low.finishRest()
+    expect(low.peak()).toBe(5)
+
+    const nine = inFlight('nine', 40, 9)
+    await settle()
+    expect(nine.started()).toBe(INITIAL_SHARE)
+    await nine.finishRest()
+    expect(nine.peak()).toBe(9)
+    expect(accountCapacity('nine')).toBe(9)
   })
 
   it('shrinks to what got through when two of its requests are throttled, and keeps to it', async () => {
-    const first = inFlight('shared', MAX_IN_FLIGHT_PER_ACCOUNT)
+    const first = inFlight('shared', INITIAL_SHARE)
     await settle()
     first.finish(0, 429)
     first.finish(1, 429)
-    for (let i = 2; i < MAX_IN_FLIGHT_PER_ACCOUNT; i++) first.finish(i, 200)
+    for (let i = 2; i < INITIAL_SHARE; i++) first.finish(i, 200)
     await first.all()
-    expect(accountCapacity('shared')).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
+    expect(accountCapacity('shared')).toBe(INITIAL_SHARE - 2)
 
-    const next = inFlight('shared', 10)
+    // Growing back takes ten clear answers per request held once Mailchimp has throttled: 40 stay at 6.
+    const next = inFlight('shared', 40)
     await settle()
-    expect(next.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
+    expect(next.started()).toBe(INITIAL_SHARE - 2)
     await next.finishRest()
-    expect(next.peak()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT - 2)
+    expect(next.peak()).toBe(INITIAL_SHARE - 2)
   })
 
   it('grows back by one after ten unthrottled answers per request it holds', async () => {
@@ -123,7 +147,7 @@ describe('an account’s share of requests in flight', () => {
     expect(accountCapacity('unreachable')).toBe(1)
   })
 
-  it('starts whole again after ten idle minutes, not before', async () => {
+  it('starts afresh after ten idle minutes, not before', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] })
     try {
       await withAccountSlot('idle', async () => ({ status: 429 }), throttled)
@@ -131,10 +155,10 @@ describe('an account’s share of requests in flight', () => {
       expect(accountCapacity('idle')).toBe(1)
       await withAccountSlot('idle', async () => ({ status: 200 }), throttled)
       jest.setSystemTime(Date.now() + 11 * 60_000)
-      expect(accountCapacity('idle')).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+      expect(accountCapacity('idle')).toBe(INITIAL_SHARE)
       const requests = inFlight('idle', 10)
       await settle()
-      expect(requests.started()).toBe(MAX_IN_FLIGHT_PER_ACCOUNT)
+      expect(requests.started()).toBe(INITIAL_SHARE)
       await requests.finishRest()
     } finally {
       jest.useRealTimers()

@@ -2,9 +2,8 @@ import { IntegrationError } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import type { CreateAudienceInput, GetAudienceInput } from '@segment/actions-core/destination-kit'
 import type { AudienceSettings, Settings } from './generated-types'
-import { accessTokenFrom, MailchimpClient } from './mailchimp/client'
-import type { DestinationOptions } from './mailchimp/client'
-import { resolveTag } from './tags'
+import { connect } from './connection'
+import type { ResolvedOptions } from './options'
 import { checkAudienceId, checkTagId } from './validation'
 
 /** Proves the token works (which also gives the data center) and that the audience exists in that account. */
@@ -12,10 +11,10 @@ export async function testConnection(
   request: RequestClient,
   settings: Settings,
   auth: { accessToken?: string } | undefined,
-  options: DestinationOptions
+  options: ResolvedOptions
 ): Promise<void> {
   const audienceId = checkAudienceId(settings.audience_id)
-  const client = new MailchimpClient(request, accessTokenFrom(auth, settings), options)
+  const { client } = connect(request, { auth, settings }, options)
   await client.getAudience(audienceId)
 }
 
@@ -26,23 +25,23 @@ export async function testConnection(
 export async function createCohortTag(
   request: RequestClient,
   input: CreateAudienceInput<Settings, AudienceSettings>,
-  options: DestinationOptions
+  options: ResolvedOptions
 ): Promise<{ externalId: string }> {
   const audienceId = checkAudienceId(input.settings.audience_id)
   const name = input.audienceSettings?.tag_name?.trim() || input.audienceName
-  const client = new MailchimpClient(request, accessTokenFrom(undefined, input.settings), options)
-  return { externalId: await resolveTag(client, audienceId, name, { fresh: true }) }
+  const { lookups } = connect(request, { settings: input.settings }, options)
+  return { externalId: (await lookups.tagId(audienceId, name, { fresh: true, create: true })) as string }
 }
 
 /** Confirms the tag behind `externalId` still exists in the audience. */
 export async function getCohortTag(
   request: RequestClient,
   input: GetAudienceInput<Settings, AudienceSettings>,
-  options: DestinationOptions
+  options: ResolvedOptions
 ): Promise<{ externalId: string }> {
   const audienceId = checkAudienceId(input.settings.audience_id)
   const tagId = checkTagId(input.externalId)
-  const client = new MailchimpClient(request, accessTokenFrom(undefined, input.settings), options)
+  const { client } = connect(request, { settings: input.settings }, options)
   try {
     await client.getTag(audienceId, tagId)
   } catch (error) {

@@ -24,18 +24,14 @@ export const TAG_NAME_LIMIT = 88
 /** Mailchimp's cap on contacts in one batch subscribe call and in each list of one tag add/remove call. */
 export const CONTACTS_PER_REQUEST = 500
 
-/**
- * Requests one batch keeps in flight at once. Mailchimp allows 10 connections per user and a host runs several
- * batches side by side, so one batch takes a small share: two batches at once stay under the cap.
- */
-export const MAX_CONCURRENT_REQUESTS = 4
+/** Mailchimp's limit on one user's requests in flight at once; the 11th gets a 429. */
+export const MAILCHIMP_CONNECTIONS = 10
 
 /**
- * Requests of one Mailchimp account in flight from this process at once, whatever runs them (several batches, a
- * tool's parallel work): under Mailchimp's 10 per user, with room for the account's other integrations. Fewer after
- * Mailchimp throttles the account (mailchimp/limits.ts).
+ * Where an account's share of this process starts: two under Mailchimp's limit, room for the account's other apps. It
+ * grows to the ceiling while Mailchimp answers without throttling, and shrinks when it throttles (mailchimp/limits.ts).
  */
-export const MAX_IN_FLIGHT_PER_ACCOUNT = 8
+export const INITIAL_SHARE = 8
 
 /** The longest address SMTP allows (RFC 5321); anything longer is refused before it reaches Mailchimp. */
 export const MAX_EMAIL_LENGTH = 254

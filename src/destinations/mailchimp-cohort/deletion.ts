@@ -1,8 +1,8 @@
 import { IntegrationError } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import type { Settings } from './generated-types'
-import { accessTokenFrom, MailchimpClient } from './mailchimp/client'
-import type { DestinationOptions } from './mailchimp/client'
+import { connect } from './connection'
+import type { ResolvedOptions } from './options'
 import { isEmailAddress } from './email'
 import { checkAudienceId } from './validation'
 
@@ -21,7 +21,7 @@ interface DeletionInput {
 export async function deleteContact(
   request: RequestClient,
   { payload, settings, auth }: DeletionInput,
-  options: DestinationOptions
+  options: ResolvedOptions
 ): Promise<{ output: string }> {
   if (settings.delete_contacts_on_request !== true) {
     return { output: 'Not deleted: "Permanently Delete Contacts on Deletion Requests" is off for this destination.' }
@@ -37,7 +37,7 @@ export async function deleteContact(
     )
   }
   const audienceId = checkAudienceId(settings.audience_id)
-  const client = new MailchimpClient(request, accessTokenFrom(auth, settings), options)
+  const { client } = connect(request, { auth, settings }, options)
   const deleted = await client.deleteContactPermanently(audienceId, email)
   return {
     output: deleted

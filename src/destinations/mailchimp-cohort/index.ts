@@ -3,11 +3,11 @@ import type { AudienceDestinationDefinition } from '@segment/actions-core'
 import { createCohortTag, getCohortTag, testConnection } from './audience'
 import { deleteContact } from './deletion'
 import type { AudienceSettings, Settings } from './generated-types'
-import type { DestinationOptions } from './mailchimp/client'
+import { resolveOptions } from './options'
+import type { DestinationOptions } from './options'
 import { AUDIENCE_ID_HELP, USER_AGENT } from './constants'
 import { NO_TOKEN_MESSAGE, RECONNECT_MESSAGE } from './mailchimp/errors'
 import { syncCohort } from './syncCohort'
-import { isDataCenter } from './validation'
 import { fields as syncCohortFields } from './syncCohort/fields'
 
 const identifyMapping = { ...defaultValues(syncCohortFields), user_properties: { '@path': '$.traits' } }
@@ -20,12 +20,8 @@ const trackMapping = { ...defaultValues(syncCohortFields), user_properties: { '@
 export function mailchimpCohorts(
   options: DestinationOptions = {}
 ): AudienceDestinationDefinition<Settings, AudienceSettings> {
-  // The data center becomes part of a hostname: a bad one is the embedding program's mistake, refused at once.
-  if (options.dataCenter !== undefined && !isDataCenter(options.dataCenter)) {
-    throw new TypeError(
-      `options.dataCenter must be a Mailchimp data center such as "us6", not ${JSON.stringify(options.dataCenter)}`
-    )
-  }
+  // A wrong option is the embedding program's mistake, refused at once with a TypeError naming it.
+  const resolved = resolveOptions(options)
   return {
     name: 'Mailchimp Cohorts',
     slug: 'actions-mailchimp-cohorts',
@@ -59,7 +55,7 @@ export function mailchimpCohorts(
           default: false
         }
       },
-      testAuthentication: (request, { settings, auth }) => testConnection(request, settings, auth, options),
+      testAuthentication: (request, { settings, auth }) => testConnection(request, settings, auth, resolved),
       // Mailchimp tokens never expire and have no refresh token: a 401 means access was revoked, or never given.
       refreshAccessToken: (_request, { auth }) =>
         Promise.reject(new InvalidAuthenticationError(auth?.accessToken ? RECONNECT_MESSAGE : NO_TOKEN_MESSAGE))
@@ -79,15 +75,15 @@ export function mailchimpCohorts(
 
     audienceConfig: {
       mode: { type: 'synced', full_audience_sync: false },
-      createAudience: (request, input) => createCohortTag(request, input, options),
-      getAudience: (request, input) => getCohortTag(request, input, options)
+      createAudience: (request, input) => createCohortTag(request, input, resolved),
+      getAudience: (request, input) => getCohortTag(request, input, resolved)
     },
 
     actions: {
-      syncCohort: syncCohort(options)
+      syncCohort: syncCohort(resolved)
     },
 
-    onDelete: (request, data) => deleteContact(request, data, options),
+    onDelete: (request, data) => deleteContact(request, data, resolved),
 
     presets: [
       {

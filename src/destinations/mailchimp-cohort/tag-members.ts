@@ -1,8 +1,8 @@
 import { createRequestClient } from '@segment/actions-core'
 import { USER_AGENT } from './constants'
-import { MailchimpClient } from './mailchimp/client'
-import type { DestinationOptions } from './mailchimp/client'
-import { findTag } from './tags'
+import { connect } from './connection'
+import { resolveOptions } from './options'
+import type { DestinationOptions } from './options'
 import { checkAudienceId, checkTagName } from './validation'
 
 export interface TagMembersInput {
@@ -27,8 +27,8 @@ export interface TagMembers {
 export async function readTagMembers(input: TagMembersInput, options: DestinationOptions = {}): Promise<TagMembers> {
   const audienceId = checkAudienceId(input.audienceId)
   const request = createRequestClient({ headers: { 'user-agent': USER_AGENT } })
-  const client = new MailchimpClient(request, input.token, options)
-  const tag = await findTag(client, audienceId, checkTagName(input.tagName))
+  const { client, lookups } = connect(request, { token: input.token }, resolveOptions(options))
+  const tag = await lookups.findTag(audienceId, checkTagName(input.tagName))
   if (!tag) return { emails: [] }
   const emails: string[] = []
   for await (const page of client.tagMembers(audienceId, String(tag.id))) emails.push(...page)

@@ -1,29 +1,13 @@
 import { createHash } from 'crypto'
-import { InvalidAuthenticationError, IntegrationError } from '@segment/actions-core'
-import type { RequestClient, StateContext } from '@segment/actions-core'
+import { IntegrationError } from '@segment/actions-core'
+import type { RequestClient } from '@segment/actions-core'
 import type { z } from 'zod'
-import {
-  AUDIENCE_ID_HELP,
-  CACHE_TTL_SECONDS,
-  MAILCHIMP_ENDPOINTS,
-  REQUEST_TIMEOUT_MS,
-  TAG_PAGE_SIZE
-} from '../constants'
-import type { MailchimpEndpoints } from '../constants'
-import { checkAudienceId, checkDataCenter, checkTagId, isDataCenter } from '../validation'
-import { fingerprint, lookupCache, remember } from './cache'
+import { AUDIENCE_ID_HELP, TAG_PAGE_SIZE } from '../constants'
+import type { ResolvedOptions } from '../options'
+import { checkAudienceId, checkDataCenter, checkTagId } from '../validation'
+import { fingerprint } from './cache'
 import { withAccountSlot } from './limits'
-import type { Limiter } from './limits'
-import type { LookupCache } from './cache'
-import {
-  isThrottle,
-  mailchimpError,
-  NO_TOKEN_MESSAGE,
-  parseJson,
-  redirectRefused,
-  transportError,
-  unreadableAnswer
-} from './errors'
+import { isThrottle, mailchimpError, parseJson, redirectRefused, transportError, unreadableAnswer } from './errors'
 import type { RequestSubject } from './errors'
 import {
   Audience,
@@ -39,26 +23,6 @@ import {
 } from './schemas'
 import type { MergeField } from './schemas'
 import type { Contact as ContactAnswer } from './schemas'
-
-/** Set by the program that embeds the destination, never by an operator's settings. */
-export interface DestinationOptions {
-  /** Where Mailchimp lives; tests and the sandbox point it at loopback. */
-  endpoints?: MailchimpEndpoints
-  /** Per-request timeout; defaults to REQUEST_TIMEOUT_MS. */
-  requestTimeoutMs?: number
-  /**
-   * The account's data center, when the embedding program already knows it: a Mailchimp API key ends with it
-   * (`…-us6`). The OAuth metadata lookup is then skipped; OAuth tokens leave this unset.
-   */
-  dataCenter?: string
-}
-
-export interface ClientOptions extends DestinationOptions {
-  /** The host's cross-request cache, when it gives one. */
-  stateContext?: StateContext
-  /** The batch's own cap on requests in flight; every request of this client, lookups included, takes a slot. */
-  limit?: Limiter
-}
 
 /** A row of a batch subscribe: a contact to create, if it does not exist yet, with this status. */
 export interface NewContact {
@@ -87,38 +51,29 @@ interface CallOptions<T> {
  * answer is checked with zod, every failure comes back as an actions-core error.
  */
 export class MailchimpClient {
-  readonly cache: LookupCache
-  /** Identifies the token (and where it is used) in cache keys without revealing it. */
+  /** Identifies the token (and where it is used) in cache keys and the account's share without revealing it. */
   readonly account: string
-  private readonly endpoints: MailchimpEndpoints
-  private readonly timeout: number
-  private readonly knownDataCenter?: string
-  private readonly limit: Limiter
 
+  /**
+   * @param dataCenter where the account lives: the lookups' cached answer of `metadataDataCenter()`, or what the
+   * embedding program knows
+   */
   constructor(
     private readonly request: RequestClient,
     private readonly token: string,
-    options: ClientOptions = {}
+    private readonly options: ResolvedOptions,
+    private readonly dataCenter: () => Promise<string>
   ) {
-    this.endpoints = options.endpoints ?? MAILCHIMP_ENDPOINTS
-    this.timeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
-    this.knownDataCenter = options.dataCenter
-    this.limit = options.limit ?? ((work) => work())
-    this.cache = lookupCache(options.stateContext)
     // Builds pointed at a sandbox and at Mailchimp may share a process: their caches must not mix.
-    this.account = fingerprint(this.endpoints.metadataUrl, token)
+    this.account = fingerprint(options.endpoints.metadataUrl, token)
   }
 
-  /** The account's data center, from the OAuth metadata endpoint; asked once per token while cached. */
-  async dataCenter(): Promise<string> {
-    if (this.knownDataCenter !== undefined) return this.knownDataCenter
-    const key = `mailchimp-cohort:dc:${this.account}`
-    return remember(this.cache, key, { ttlSeconds: CACHE_TTL_SECONDS.dataCenter, accept: isDataCenter }, async () => {
-      const metadata = await this.send(this.endpoints.metadataUrl, 'GET', `OAuth ${this.token}`, {
-        schema: OAuthMetadata
-      })
-      return checkDataCenter(metadata.dc)
+  /** The account's data center, from the OAuth metadata endpoint (Mailchimp asked every time; lookups cache it). */
+  async metadataDataCenter(): Promise<string> {
+    const metadata = await this.send(this.options.endpoints.metadataUrl, 'GET', `OAuth ${this.token}`, {
+      schema: OAuthMetadata
     })
+    return checkDataCenter(metadata.dc)
   }
 
   async getAudience(audienceId: string): Promise<Audience> {
@@ -310,7 +265,7 @@ export class MailchimpClient {
 
   /** A Marketing API call. The host comes from a checked data center, `path` only from checked ids. */
   async call<T>(method: Method, path: string, options: CallOptions<T>): Promise<T> {
-    const base = this.endpoints.apiBaseUrl(await this.dataCenter())
+    const base = this.options.endpoints.apiBaseUrl(await this.dataCenter())
     return this.send(`${base}${path}`, method, `Bearer ${this.token}`, options)
   }
 
@@ -329,12 +284,12 @@ export class MailchimpClient {
           redirect: 'manual',
           // Large answers (batch results) otherwise never finish reading inside actions-core.
           skipResponseCloning: true,
-          timeout: this.timeout
+          timeout: this.options.requestTimeoutMs
         })
       // A throttled answer shrinks the account's share of this process, so the next requests are not throttled too.
       const throttled = (answer: Awaited<ReturnType<typeof send>>) =>
         isThrottle(answer.status, typeof answer.content === 'string' ? answer.content : '')
-      response = await this.limit(() => withAccountSlot(this.account, send, throttled))
+      response = await withAccountSlot(this.account, send, throttled, this.options.maxRequestsInFlight)
     } catch (error) {
       throw transportError(error)
     }
@@ -373,14 +328,4 @@ function audienceSubject(audienceId: string): RequestSubject {
 
 function tagSubject(audienceId: string, tagId: string): RequestSubject {
   return { notFound: tagNotFound(audienceId, tagId), notFoundCode: 'TAG_NOT_FOUND' }
-}
-
-/** The host hands the OAuth token to actions as `auth.accessToken` and to audience calls as `settings.oauth`. */
-export function accessTokenFrom(auth?: { accessToken?: string }, settings?: unknown): string {
-  const oauth = (settings as { oauth?: { access_token?: unknown } } | undefined)?.oauth
-  const token = auth?.accessToken ?? (typeof oauth?.access_token === 'string' ? oauth.access_token : undefined)
-  if (!token) {
-    throw new InvalidAuthenticationError(NO_TOKEN_MESSAGE)
-  }
-  return token
 }

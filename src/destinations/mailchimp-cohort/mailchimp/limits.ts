@@ -1,28 +1,4 @@
-import { MAX_IN_FLIGHT_PER_ACCOUNT } from '../constants'
-
-/** Runs a request once a slot is free. */
-export type Limiter = <T>(work: () => Promise<T>) => Promise<T>
-
-/** At most `limit` pieces of work at once; the others wait their turn, first come first served. */
-export function limiter(limit: number): Limiter {
-  let active = 0
-  const waiting: (() => void)[] = []
-  const release = () => {
-    const next = waiting.shift()
-    // The slot goes straight to the next in line, so a newcomer cannot overtake it.
-    if (next) next()
-    else active--
-  }
-  return async <T>(work: () => Promise<T>): Promise<T> => {
-    if (active < limit) active++
-    else await new Promise<void>((resolve) => waiting.push(resolve))
-    try {
-      return await work()
-    } finally {
-      release()
-    }
-  }
-}
+import { INITIAL_SHARE, MAILCHIMP_CONNECTIONS } from '../constants'
 
 /**
  * Runs `work` over every item, at most `limit` at once, starting them in order; each worker takes the next item when it
@@ -56,38 +32,47 @@ export async function eachBounded<T>(
 }
 
 /**
- * One account's share of this process. Mailchimp counts connections per user, and the account's other integrations
- * use some: when Mailchimp throttles, the share shrinks to what got through, then grows back one request at a time.
+ * One account's share of this process. Mailchimp counts connections per user, and the account's other apps use some:
+ * the share starts under Mailchimp's limit, grows to the ceiling while answers come back unthrottled, shrinks to what
+ * got through when Mailchimp throttles, then grows back more cautiously.
  */
 interface AccountShare {
   capacity: number
+  /** The embedding program's ceiling (1–10). */
+  ceiling: number
   active: number
   waiting: (() => void)[]
   /** Answers since the last change of capacity that were not throttled. */
   clear: number
-  /** When the share last fell idle; a throttled share idle for long starts whole again. */
+  /** Whether Mailchimp has throttled this account: growth is then ten times slower. */
+  throttled: boolean
+  /** When the share last fell idle; a share idle for long starts afresh. */
   idleSince?: number
 }
 
-/** A throttled share tries one more request in flight after this many unthrottled answers per request it holds. */
-const PROBE_AFTER_WINDOWS = 10
+/** An unthrottled share grows by one after this many clear answers per request it holds; a throttled one, ten. */
+const GROW_AFTER = { calm: 1, throttled: 10 } as const
 /** What Mailchimp taught about an account's free connections is stale after this long without a request. */
 const FORGET_AFTER_MS = 10 * 60 * 1000
 
 const accounts = new Map<string, AccountShare>()
 
-/** Only shrunk shares outlive their last request, so this many idle ones means it is time to drop the stale. */
+/** Idle shares outlive their last request for a while; this many means it is time to drop the stale ones. */
 const SWEEP_ABOVE = 100
 
 const isStale = (share: AccountShare) => share.idleSince !== undefined && Date.now() - share.idleSince > FORGET_AFTER_MS
 
-function shareOf(account: string): AccountShare {
+function shareOf(account: string, ceiling: number): AccountShare {
   let share = accounts.get(account)
   if (share && isStale(share)) share = undefined
   if (!share) {
     if (accounts.size > SWEEP_ABOVE) for (const [other, idle] of accounts) if (isStale(idle)) accounts.delete(other)
-    share = { capacity: MAX_IN_FLIGHT_PER_ACCOUNT, active: 0, waiting: [], clear: 0 }
+    const capacity = Math.min(INITIAL_SHARE, ceiling)
+    share = { capacity, ceiling, active: 0, waiting: [], clear: 0, throttled: false }
     accounts.set(account, share)
+  } else if (share.ceiling !== ceiling) {
+    share.ceiling = ceiling
+    share.capacity = Math.min(share.capacity, ceiling)
   }
   return share
 }
@@ -104,32 +89,35 @@ function learn(share: AccountShare, throttled: boolean): void {
     // What was in flight, this request included, was too many: keep one fewer (never none).
     share.capacity = Math.max(1, Math.min(share.capacity, share.active - 1))
     share.clear = 0
-  } else if (share.capacity < MAX_IN_FLIGHT_PER_ACCOUNT && ++share.clear >= share.capacity * PROBE_AFTER_WINDOWS) {
+    share.throttled = true
+  } else if (
+    share.capacity < share.ceiling &&
+    ++share.clear >= share.capacity * GROW_AFTER[share.throttled ? 'throttled' : 'calm']
+  ) {
     share.capacity++
     share.clear = 0
+    admitWaiting(share)
   }
 }
 
-function release(account: string, share: AccountShare): void {
+function release(share: AccountShare): void {
   share.active--
   admitWaiting(share)
-  if (share.active > 0 || share.waiting.length > 0) return
-  // An idle account whose share is whole again is forgotten; a throttled one keeps what it learned for a while.
-  if (share.capacity === MAX_IN_FLIGHT_PER_ACCOUNT) accounts.delete(account)
-  else share.idleSince = Date.now()
+  if (share.active === 0 && share.waiting.length === 0) share.idleSince = Date.now()
 }
 
 /**
- * Runs a request within the account's share of this process: however many batches or tools run side by side, at
- * most MAX_IN_FLIGHT_PER_ACCOUNT requests of one Mailchimp account are in flight from here, and fewer after Mailchimp
- * throttled (`throttled` tells from the answer).
+ * Runs a request within the account's share of this process: however many batches or tools run side by side, at most
+ * the share's capacity of one Mailchimp account's requests are in flight from here (`throttled` tells from the
+ * answer whether Mailchimp throttled it). `ceiling` is the embedding program's maximum, 1 to 10.
  */
 export async function withAccountSlot<T>(
   account: string,
   work: () => Promise<T>,
-  throttled: (answer: T) => boolean = () => false
+  throttled: (answer: T) => boolean = () => false,
+  ceiling: number = MAILCHIMP_CONNECTIONS
 ): Promise<T> {
-  const share = shareOf(account)
+  const share = shareOf(account, ceiling)
   share.idleSince = undefined
   if (share.active < share.capacity) share.active++
   else await new Promise<void>((resolve) => share.waiting.push(resolve))
@@ -139,14 +127,14 @@ export async function withAccountSlot<T>(
     learn(share, throttled(answer))
     return answer
   } finally {
-    release(account, share)
+    release(share)
   }
 }
 
 /** The number of requests one account may have in flight from this process now. */
 export function accountCapacity(account: string): number {
   const share = accounts.get(account)
-  return share && !isStale(share) ? share.capacity : MAX_IN_FLIGHT_PER_ACCOUNT
+  return share && !isStale(share) ? share.capacity : INITIAL_SHARE
 }
 
 /** Forgets every account's learned share: for tests, which must not inherit one another's throttles. */

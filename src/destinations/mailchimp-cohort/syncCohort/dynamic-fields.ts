@@ -1,7 +1,7 @@
 import type { DynamicFieldResponse, RequestClient } from '@segment/actions-core'
 import type { Settings } from '../generated-types'
-import { accessTokenFrom, MailchimpClient } from '../mailchimp/client'
-import type { DestinationOptions } from '../mailchimp/client'
+import { connect } from '../connection'
+import type { ResolvedOptions } from '../options'
 import { checkAudienceId } from '../validation'
 
 /** The audience's real merge fields, offered as keys of the Merge Fields mapping: "First Name (FNAME)". */
@@ -9,10 +9,10 @@ export async function mergeFieldChoices(
   request: RequestClient,
   settings: Settings,
   auth: { accessToken?: string } | undefined,
-  options: DestinationOptions
+  options: ResolvedOptions
 ): Promise<DynamicFieldResponse> {
   try {
-    const client = new MailchimpClient(request, accessTokenFrom(auth, settings), options)
+    const { client } = connect(request, { auth, settings }, options)
     const fields = await client.mergeFields(checkAudienceId(settings.audience_id))
     return {
       choices: fields.map((field) => ({

@@ -1,6 +1,6 @@
 import type { ActionDefinition } from '@segment/actions-core'
 import type { AudienceSettings, Settings } from '../generated-types'
-import type { DestinationOptions } from '../mailchimp/client'
+import type { ResolvedOptions } from '../options'
 import { mergeFieldChoices } from './dynamic-fields'
 import { fields } from './fields'
 import { syncCohortEvents } from './functions'
@@ -8,7 +8,7 @@ import type { Payload } from './generated-types'
 import { successBody, toMultiStatus } from './outcomes'
 
 /** The cohort sync: one path for a single event and for a batch, so the two can never drift apart. */
-export function syncCohort(options: DestinationOptions = {}): ActionDefinition<Settings, Payload, AudienceSettings> {
+export function syncCohort(options: ResolvedOptions): ActionDefinition<Settings, Payload, AudienceSettings> {
   return {
     title: 'Sync Cohort',
     description:

@@ -8,7 +8,7 @@ import {
 import type { ContactChange } from './plan'
 
 /** What happened to a contact that synced. */
-type ContactResult =
+export type ContactResult =
   /** Created in the audience with the chosen status, then tagged. */
   | 'created_and_added'
   /** An existing contact now carries the tag. */
@@ -49,6 +49,17 @@ export interface Failed {
 
 export type Outcome = Succeeded | Failed
 
+/** What became of one contact (one change in one tag): every event about it gets this outcome. */
+export type ContactOutcome =
+  | { ok: true; result: ContactResult; tagId?: string; mergeFields?: MergeFieldsState }
+  | { ok: false; error: Failed['error']; tagId?: string }
+
+/** A contact and what became of it: what each step of the sync returns. */
+export interface Settled {
+  contact: ContactChange
+  outcome: ContactOutcome
+}
+
 /** One outcome per event of a batch, each set once. */
 export class Outcomes {
   private readonly list: (Outcome | undefined)[]
@@ -57,27 +68,22 @@ export class Outcomes {
     this.list = new Array<Outcome | undefined>(count).fill(undefined)
   }
 
-  succeed(
-    contact: ContactChange,
-    tagId: string | undefined,
-    result: ContactResult,
-    mergeFields?: MergeFieldsState
-  ): void {
+  /** Gives the contact's events the outcome, unless an earlier step settled them already. */
+  record({ contact, outcome }: Settled): void {
     const winner = contact.events[contact.events.length - 1]
     for (const index of contact.events) {
-      this.list[index] ??= {
-        ok: true,
-        result,
-        sent: sentFor(contact, tagId),
-        superseded: index !== winner,
-        ...(mergeFields ? { mergeFields } : {})
-      }
+      if (this.list[index] !== undefined) continue
+      const sent = sentFor(contact, outcome.tagId)
+      this.list[index] = outcome.ok
+        ? {
+            ok: true,
+            result: outcome.result,
+            sent,
+            superseded: index !== winner,
+            ...(outcome.mergeFields ? { mergeFields: outcome.mergeFields } : {})
+          }
+        : { ok: false, error: outcome.error, sent }
     }
-  }
-
-  /** Fails the contact's events that have no outcome yet; the ones settled earlier keep theirs. */
-  fail(contact: ContactChange, error: Failed['error'], tagId?: string): void {
-    for (const index of contact.events) this.list[index] ??= { ok: false, error, sent: sentFor(contact, tagId) }
   }
 
   failEvent(index: number, error: Failed['error']): void {

@@ -1,0 +1,115 @@
+import {
+  creationsFrom,
+  joinVerdict,
+  leaveVerdict,
+  tagAnswerFrom,
+  UNCONFIRMED
+} from '../src/destinations/mailchimp-cohort/mailchimp/answers'
+import { BatchSubscribeAnswer, TagMembersAnswer } from '../src/destinations/mailchimp-cohort/mailchimp/schemas'
+import { contactExists, forgotten, inComplianceState, looksFake, subscribeAnswer, tagAnswer } from './answers'
+
+// Reading Mailchimp's answers is pure: these tests feed it answers shaped as Mailchimp documents them (./answers),
+// through the same zod schemas the client checks them with, and read what each address's row means.
+
+const subscribe = (answer: ReturnType<typeof subscribeAnswer>) => creationsFrom(BatchSubscribeAnswer.parse(answer))
+const tag = (answer: ReturnType<typeof tagAnswer>) => tagAnswerFrom(TagMembersAnswer.parse(answer))
+
+describe('reading a batch subscribe answer', () => {
+  it('tells created, existing, compliance-state, forgotten and refused addresses apart, by folded address', () => {
+    const creations = subscribe(
+      subscribeAnswer({
+        created: [{ email: 'New@Mail.Sample-Shop.dev', status: 'pending' }],
+        updated: [{ email: 'updated@mail.sample-shop.dev', status: 'subscribed' }],
+        errors: [
+          contactExists('old@mail.sample-shop.dev'),
+          inComplianceState('gone@mail.sample-shop.dev'),
+          forgotten('erased@mail.sample-shop.dev'),
+          looksFake('nobody@example.com')
+        ]
+      })
+    )
+    expect(Object.fromEntries(creations)).toEqual({
+      'new@mail.sample-shop.dev': { kind: 'created' },
+      'updated@mail.sample-shop.dev': { kind: 'exists' },
+      'old@mail.sample-shop.dev': { kind: 'exists' },
+      'gone@mail.sample-shop.dev': { kind: 'compliance', reason: expect.stringMatching(/compliance state/) },
+      'erased@mail.sample-shop.dev': { kind: 'forgotten', reason: expect.stringMatching(/permanently deleted/) },
+      'nobody@example.com': {
+        kind: 'refused',
+        reason: 'nobody@example.com looks fake or invalid, please enter a real email address.'
+      }
+    })
+  })
+
+  it('takes "already a list member" for an existing contact even without ERROR_CONTACT_EXISTS', () => {
+    const row = { ...contactExists('old@mail.sample-shop.dev'), code: 'ERROR_GENERIC' as const }
+    expect(subscribe(subscribeAnswer({ errors: [row] })).get('old@mail.sample-shop.dev')).toEqual({ kind: 'exists' })
+  })
+
+  it('names the merge field a row was refused for', () => {
+    const row = {
+      email: 'ada@mail.sample-shop.dev',
+      error: 'Invalid merge field',
+      field: 'BIRTHDAY',
+      fieldMessage: 'Bad date'
+    }
+    expect(subscribe(subscribeAnswer({ errors: [row] })).get('ada@mail.sample-shop.dev')).toEqual({
+      kind: 'refused',
+      reason: 'Invalid merge field (BIRTHDAY: Bad date)'
+    })
+  })
+
+  it('leaves out addresses the answer does not mention: they are unconfirmed', () => {
+    expect(subscribe(subscribeAnswer({})).has('ada@mail.sample-shop.dev')).toBe(false)
+    expect(UNCONFIRMED).toEqual({ kind: 'unconfirmed' })
+  })
+})
+
+describe('reading a tag answer', () => {
+  const answer = tag(
+    tagAnswer({
+      added: ['Added@Mail.Sample-Shop.dev'],
+      removed: ['removed@mail.sample-shop.dev'],
+      errors: [
+        { emails: ['tagged@mail.sample-shop.dev'], error: 'Email address is already a member of the segment' },
+        { emails: ['absent@mail.sample-shop.dev'], error: 'Email address is not a member of the segment' },
+        { emails: ['odd@mail.sample-shop.dev'], error: 'Something else went wrong' }
+      ]
+    })
+  )
+  const created = { kind: 'created' } as const
+  const exists = { kind: 'exists' } as const
+
+  it.each([
+    ['added, created just now', 'added@mail.sample-shop.dev', created, { ok: true, result: 'created_and_added' }],
+    ['added, existing', 'added@mail.sample-shop.dev', exists, { ok: true, result: 'added' }],
+    ['said already tagged', 'tagged@mail.sample-shop.dev', exists, { ok: true, result: 'already_tagged' }],
+    ['existing, nothing said', 'quiet@mail.sample-shop.dev', exists, { ok: true, result: 'already_tagged' }],
+    ['created, nothing said', 'quiet@mail.sample-shop.dev', created, { ok: false, why: 'created_not_tagged' }],
+    [
+      'in a compliance state, not tagged',
+      'quiet@mail.sample-shop.dev',
+      { kind: 'compliance', reason: 'in a compliance state' },
+      { ok: false, why: 'compliance', reason: 'in a compliance state' }
+    ],
+    ['not tried (Skip), nothing said', 'quiet@mail.sample-shop.dev', undefined, { ok: false, why: 'not_in_audience' }],
+    [
+      'refused for another reason',
+      'odd@mail.sample-shop.dev',
+      UNCONFIRMED,
+      { ok: false, why: 'tag_refused', reason: 'Something else went wrong' }
+    ],
+    ['unconfirmed, nothing said', 'quiet@mail.sample-shop.dev', UNCONFIRMED, { ok: false, why: 'tag_refused' }]
+  ] as const)('a joiner %s', (_, key, creation, verdict) => {
+    expect(joinVerdict(key, creation, answer)).toEqual(verdict)
+  })
+
+  it.each([
+    ['removed', 'removed@mail.sample-shop.dev', { ok: true, result: 'removed' }],
+    ['said not a member', 'absent@mail.sample-shop.dev', { ok: true, result: 'not_tagged' }],
+    ['not mentioned (Mailchimp ignores it)', 'quiet@mail.sample-shop.dev', { ok: true, result: 'not_tagged' }],
+    ['refused for another reason', 'odd@mail.sample-shop.dev', { ok: false, reason: 'Something else went wrong' }]
+  ] as const)('a leaver %s', (_, key, verdict) => {
+    expect(leaveVerdict(key, answer)).toEqual(verdict)
+  })
+})
