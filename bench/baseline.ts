@@ -4,7 +4,7 @@
  */
 import { createHash } from 'crypto'
 import { Agent, request } from 'http'
-import { eachBounded } from '../src'
+import { pkg } from './package'
 import { MAILCHIMP_CONNECTIONS } from './host'
 import type { SandboxProcess } from './sandbox-process'
 
@@ -37,7 +37,7 @@ export async function perContactSync(sandbox: SandboxProcess, audienceId: string
     await send('POST', `${member}/tags`, { tags: [{ name: tag, status: inCohort ? 'active' : 'inactive' }] })
   }
   try {
-    await eachBounded(changes, MAILCHIMP_CONNECTIONS, syncOne)
+    await pkg.eachBounded(changes, MAILCHIMP_CONNECTIONS, syncOne)
   } finally {
     agent.destroy()
   }

@@ -4,7 +4,7 @@
  */
 import { defaultValues, Destination } from '@segment/actions-core'
 import type { DestinationDefinition, SegmentEvent } from '@segment/actions-core'
-import { eachBounded, mailchimpCohorts } from '../src'
+import { pkg } from './package'
 import type { MailchimpEndpoints, Settings } from '../src'
 
 export const COHORT_KEY = 'power_users'
@@ -37,7 +37,7 @@ export function engage(address: string, inCohort: boolean, tagId: string): Segme
 }
 
 export function destinationFor(endpoints: MailchimpEndpoints): DestinationDefinition<Settings> {
-  return mailchimpCohorts({ endpoints })
+  return pkg.mailchimpCohorts({ endpoints })
 }
 
 /**
@@ -70,6 +70,8 @@ export function host(definition: DestinationDefinition<Settings>, token: string,
   const batch = async (events: SegmentEvent[], batchSize: number): Promise<Outcome[]> => {
     const mapping = { ...defaults, user_properties: { '@path': '$.traits' }, batch_size: batchSize }
     const results = await destination.executeBatch('syncCohort', { events, mapping, settings, auth })
+    // actions-core keeps every response (body and parsed answer) until the host drops them: this host does, per batch.
+    destination.responses.length = 0
     return results as Outcome[]
   }
 
@@ -79,7 +81,7 @@ export function host(definition: DestinationDefinition<Settings>, token: string,
         events.slice(i * batchSize, (i + 1) * batchSize)
       )
       const outcomes: Outcome[][] = new Array(batches.length)
-      await eachBounded(batches, concurrency, async (events, i) => {
+      await pkg.eachBounded(batches, concurrency, async (events, i) => {
         outcomes[i] = await batch(events, batchSize)
       })
       return outcomes.flat()

@@ -1,18 +1,23 @@
 /**
- * Memory: the peak resident set of a host process that syncs one batch of 10,000 events. Each run is a process of its
- * own (this file, started by the bench), so that nothing else the bench did counts.
+ * Memory: how much the resident set of a host process grows while it syncs one batch of 10,000 events, for syncCohort,
+ * the minimal plugin and a no-op action, with lean or Mailchimp-sized answers. Each run is a process of its own (this
+ * file, started by the bench), so that nothing else the bench did counts. The host drops actions-core's kept
+ * responses after each batch, as hosts are told to.
  */
 import { execFile } from 'child_process'
 import { promisify } from 'util'
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
-import { connect, destinationFor, email, engage, expectAllLanded, host } from './host'
+import type { Arm } from './cpu'
+import { connect, destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
+import { minimalDestination } from './minimal'
 import { expectTagHolds } from './requests'
 import type { SandboxProcess } from './sandbox-process'
 
 export const MEMORY_BATCH = 10_000
 
 interface Job {
+  arm: Arm
   metadataUrl: string
   apiBaseUrl: string
   token: string
@@ -20,27 +25,40 @@ interface Job {
   tagId: string
 }
 
-interface MemoryRun {
+export interface MemoryRun {
   /** Resident set before the batch, after a warm-up batch: the host with the plugin loaded. */
   beforeMb: number
   peakMb: number
+  growthMb: number
 }
 
-export async function memoryRun(definition: DestinationDefinition<Settings>, sandbox: SandboxProcess, run: number) {
-  const audienceId = await sandbox.addAudience(`memory ${run}`)
+export async function memoryRun(
+  definition: DestinationDefinition<Settings>,
+  sandbox: SandboxProcess,
+  arm: Arm,
+  answers: 'lean' | 'mailchimp',
+  run: number
+): Promise<MemoryRun> {
+  const audienceId = await sandbox.addAudience(`memory ${arm} ${answers} ${run}`)
   const tagId = await connect(definition, sandbox.token, audienceId)
   const job: Job = {
+    arm,
     metadataUrl: sandbox.endpoints.metadataUrl,
     apiBaseUrl: sandbox.endpoints.apiBaseUrl('us1'),
     token: sandbox.token,
     audienceId,
     tagId
   }
-  // The job (a token among it) travels in the environment: a command line is visible to every user of the machine.
-  const env = { ...process.env, BENCH_MEMORY_JOB: JSON.stringify(job) }
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename], { env })
-  await expectTagHolds(sandbox, audienceId, tagId, [email('warm', 0), ...memoryAddresses()])
-  return JSON.parse(stdout) as MemoryRun
+  await sandbox.setAnswers(answers)
+  try {
+    // The job (a token among it) travels in the environment: a command line is visible to every user of the machine.
+    const env = { ...process.env, BENCH_MEMORY_JOB: JSON.stringify(job) }
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename], { env })
+    if (arm !== 'noOp') await expectTagHolds(sandbox, audienceId, tagId, [email('warm', 0), ...memoryAddresses()])
+    return JSON.parse(stdout) as MemoryRun
+  } finally {
+    await sandbox.setAnswers('lean')
+  }
 }
 
 const memoryAddresses = () => Array.from({ length: MEMORY_BATCH }, (_, i) => email('mem', i))
@@ -48,13 +66,20 @@ const memoryAddresses = () => Array.from({ length: MEMORY_BATCH }, (_, i) => ema
 const mb = (bytes: number) => bytes / 2 ** 20
 
 async function child(job: Job): Promise<MemoryRun> {
-  const definition = destinationFor({ metadataUrl: job.metadataUrl, apiBaseUrl: () => job.apiBaseUrl })
-  const target = host(definition, job.token, job.audienceId)
+  const endpoints = { metadataUrl: job.metadataUrl, apiBaseUrl: () => job.apiBaseUrl }
+  const definition = destinationFor(endpoints)
+  const arms = {
+    syncCohort: () => definition,
+    minimal: () => minimalDestination(definition, endpoints),
+    noOp: () => noOpDestination(definition)
+  }
+  const target = host(arms[job.arm](), job.token, job.audienceId)
   await target.sync([engage(email('warm', 0), true, job.tagId)])
   const beforeMb = mb(process.memoryUsage().rss)
   const events = memoryAddresses().map((address) => engage(address, true, job.tagId))
   expectAllLanded(await target.sync(events, { batchSize: MEMORY_BATCH }))
-  return { beforeMb, peakMb: mb(process.resourceUsage().maxRSS * 1024) }
+  const peakMb = mb(process.resourceUsage().maxRSS * 1024)
+  return { beforeMb, peakMb, growthMb: peakMb - beforeMb }
 }
 
 if (require.main === module) {

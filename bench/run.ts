@@ -8,16 +8,18 @@ import { join } from 'path'
 import type { DestinationDefinition } from '@segment/actions-core'
 import { Command } from 'commander'
 import type { Settings } from '../src'
-import { cpuPairs, EVENTS_PER_ARM } from './cpu'
+import { ARMS, cpuRounds, EVENTS_PER_ARM } from './cpu'
+import type { Arm } from './cpu'
 import { destinationFor } from './host'
 import { MEMORY_BATCH, memoryRun } from './memory'
+import { minimalDestination } from './minimal'
 import { baselineFor, cohortOf, oursFor, requestBound } from './requests'
 import type { RequestCounts } from './requests'
 import { startSandboxProcess } from './sandbox-process'
 import type { SandboxProcess } from './sandbox-process'
 import { machine, summarize } from './stats'
 import type { Summary } from './stats'
-import { HOST_WORKERS, LATENCY_MS, limitMs, minimumRequests, THROUGHPUT_CONTACTS, throughputRun } from './throughput'
+import { HOST_WORKERS, limitMs, minimumRequests, THROUGHPUT_CONTACTS, throughputRun } from './throughput'
 import type { ThroughputRun } from './throughput'
 
 interface Plan {
@@ -25,7 +27,8 @@ interface Plan {
   runs: number
   /** Per-contact baseline runs at the largest N: it costs 200,000 requests, and its count never varies. */
   baselineRunsAtLargest: number
-  pairs: number
+  /** CPU rounds: each measures the three arms, each arm first in turn. */
+  rounds: number
   throughputContacts: number
 }
 
@@ -33,12 +36,16 @@ const FULL: Plan = {
   sizes: [1_000, 10_000, 100_000],
   runs: 3,
   baselineRunsAtLargest: 1,
-  pairs: 9,
+  rounds: 9,
   throughputContacts: THROUGHPUT_CONTACTS
 }
-const QUICK: Plan = { sizes: [1_000, 10_000], runs: 2, baselineRunsAtLargest: 1, pairs: 3, throughputContacts: 10_000 }
+const QUICK: Plan = { sizes: [1_000, 10_000], runs: 2, baselineRunsAtLargest: 1, rounds: 3, throughputContacts: 10_000 }
 
-const GOALS = { timesFewer: 300, cpuRatio: 1.3, throughputRatio: 1.5 }
+/** The goals of issue 13: syncCohort beside the minimal plugin, and beside Mailchimp's limit. */
+const GOALS = { timesFewer: 300, cpuRatio: 1.05, rssRatio: 1.2, wallVsMinimal: 1.1, wallVsLimit: 1.15 }
+const LATENCIES = { fast: 50, slow: 500 } as const
+const ANSWERS = ['lean', 'mailchimp'] as const
+const ANSWER_WORDS = { lean: 'lean answers', mailchimp: 'Mailchimp-sized answers' } as const
 /** As if the account's other integrations held 4 of Mailchimp's 10 connections: the cap is hit, and must cost nothing. */
 const SHARED_ACCOUNT_CONNECTIONS = 6
 
@@ -112,75 +119,118 @@ async function requestRows(plan: Plan, definition: DestinationDefinition<Setting
   return { rows, notes }
 }
 
+const ARM_WORDS: Record<Arm, string> = { syncCohort: 'syncCohort', minimal: 'minimal plugin', noOp: 'no-op action' }
+
 async function cpuRows(plan: Plan, definition: DestinationDefinition<Settings>, sandbox: SandboxProcess) {
-  progress(`CPU: ${plan.pairs} pairs of ${int(EVENTS_PER_ARM)} events`)
-  const pairs = await cpuPairs(definition, sandbox, plan.pairs)
-  const sync = summarize(pairs.map((p) => p.syncCohort))
-  const noOp = summarize(pairs.map((p) => p.noOp))
-  const ratio = summarize(pairs.map((p) => p.syncCohort / p.noOp))
+  const rows: Row[] = []
   const per = `1,000 (of ${int(EVENTS_PER_ARM)} an arm)`
-  const rows: Row[] = [
-    {
-      figure: 'CPU per 1,000 events, syncCohort (ms)',
-      n: per,
-      summary: sync,
-      format: fixed(1),
-      beside: `no-op action ${noOp.median.toFixed(1)} ms (${spread(noOp, fixed(1))})`,
-      goal: '',
-      met: ''
-    },
-    {
-      figure: 'CPU ratio, syncCohort ÷ no-op (pair by pair)',
-      n: per,
-      summary: ratio,
-      format: fixed(2),
-      beside: 'sandbox in another process, no latency',
-      goal: `≤ ${GOALS.cpuRatio}`,
-      met: atMost(ratio.median, GOALS.cpuRatio, fixed(2))
-    }
-  ]
+  for (const answers of ANSWERS) {
+    progress(`CPU, ${ANSWER_WORDS[answers]}: ${plan.rounds} rounds of ${int(EVENTS_PER_ARM)} events an arm`)
+    const rounds = await cpuRounds(definition, sandbox, plan.rounds, answers)
+    const arm = (name: Arm) => summarize(rounds.map((r) => r[name]))
+    const ratio = summarize(rounds.map((r) => r.syncCohort / r.minimal))
+    rows.push(
+      {
+        figure: `CPU per 1,000 events (ms), ${ANSWER_WORDS[answers]}`,
+        n: per,
+        summary: arm('syncCohort'),
+        format: fixed(1),
+        beside: ARMS.filter((name) => name !== 'syncCohort')
+          .map((name) => `${ARM_WORDS[name]} ${arm(name).median.toFixed(1)} (${spread(arm(name), fixed(1))})`)
+          .join('; '),
+        goal: '',
+        met: ''
+      },
+      {
+        figure: `CPU ratio, syncCohort ÷ minimal plugin, ${ANSWER_WORDS[answers]} (round by round)`,
+        n: per,
+        summary: ratio,
+        format: fixed(2),
+        beside: 'sandbox in another process, no latency',
+        goal: `≤ ${GOALS.cpuRatio}`,
+        met: atMost(ratio.median, GOALS.cpuRatio, fixed(2))
+      }
+    )
+  }
   return rows
 }
 
-async function throughputRows(plan: Plan, definition: DestinationDefinition<Settings>, sandbox: SandboxProcess) {
+async function wallRows(plan: Plan, definition: DestinationDefinition<Settings>, sandbox: SandboxProcess) {
   const contacts = plan.throughputContacts
-  const limit = limitMs(contacts)
+  const minimal = minimalDestination(definition, sandbox.endpoints)
   const lost = (r: ThroughputRun) => r.nonRetryable + r.unsettled
-  const runs = await repeat(plan.runs, `Throughput, ${int(contacts)} contacts`, (run) =>
-    throughputRun(definition, sandbox, run, contacts)
-  )
-  const wall = summarize(runs.map((r) => r.wallMs / 1000))
-  const ratio = summarize(runs.map((r) => r.wallMs / limit))
-  const rows: Row[] = [
-    {
-      figure: `Throughput, wall time (s), ${LATENCY_MS} ms latency, 10 connections`,
+  const rows: Row[] = []
+  for (const latencyMs of [LATENCIES.fast, LATENCIES.slow]) {
+    const limit = limitMs(contacts, latencyMs)
+    // The two plugins take turns, each going first in every other run.
+    const pairs = await repeat(plan.runs, `Wall time, ${int(contacts)} contacts at ${latencyMs} ms`, async (run) => {
+      const ours = () => throughputRun(definition, sandbox, { label: `ours ${latencyMs} ${run}`, contacts, latencyMs })
+      const floor = () =>
+        throughputRun(minimal, sandbox, {
+          label: `minimal ${latencyMs} ${run}`,
+          contacts,
+          latencyMs,
+          tagDefinition: definition
+        })
+      if (run % 2 === 0) {
+        const syncCohort = await ours()
+        return { syncCohort, minimal: await floor() }
+      }
+      const floorRun = await floor()
+      return { syncCohort: await ours(), minimal: floorRun }
+    })
+    const wall = (arm: 'syncCohort' | 'minimal') => summarize(pairs.map((p) => p[arm].wallMs / 1000))
+    const seconds = fixed(2)
+    const ours = pairs.map((p) => p.syncCohort)
+    const detail = `${int(summarize(ours.map((r) => r.requests)).median)} requests, at most ${int(Math.max(...ours.map((r) => r.peakInFlight)))} in flight, ${int(Math.max(...ours.map((r) => r.throttled)))} throttled, ${int(ours.reduce((sum, r) => sum + lost(r), 0))} events lost`
+    rows.push({
+      figure: `Wall time (s), ${latencyMs} ms a request, 10 connections`,
       n: int(contacts),
-      summary: wall,
-      format: fixed(2),
-      beside: `limit ${(limit / 1000).toFixed(2)} s = ${int(minimumRequests(contacts))} requests ÷ 10 × ${LATENCY_MS} ms`,
+      summary: wall('syncCohort'),
+      format: seconds,
+      beside: `minimal plugin ${wall('minimal').median.toFixed(2)} (${spread(wall('minimal'), seconds)}); limit ${(limit / 1000).toFixed(2)} = ${int(minimumRequests(contacts))} requests ÷ 10 × ${latencyMs} ms; ${HOST_WORKERS} host workers, batches of 1,000; ${detail}`,
       goal: '',
       met: ''
-    },
-    {
-      figure: 'Throughput, ratio to the limit',
-      n: int(contacts),
-      summary: ratio,
-      format: fixed(2),
-      beside: `${HOST_WORKERS} host workers, batches of 1,000; ${int(summarize(runs.map((r) => r.requests)).median)} requests, ${int(Math.max(...runs.map((r) => r.throttled)))} throttled, ${int(runs.reduce((sum, r) => sum + lost(r), 0))} events lost`,
-      goal: `≤ ${GOALS.throughputRatio}`,
-      met: atMost(ratio.median, GOALS.throughputRatio, fixed(2))
+    })
+    if (latencyMs === LATENCIES.fast) {
+      const ratio = summarize(pairs.map((p) => p.syncCohort.wallMs / p.minimal.wallMs))
+      rows.push({
+        figure: `Wall ratio, syncCohort ÷ minimal plugin, ${latencyMs} ms (run by run)`,
+        n: int(contacts),
+        summary: ratio,
+        format: fixed(2),
+        beside: 'both allowed 10 connections',
+        goal: `≤ ${GOALS.wallVsMinimal}`,
+        met: atMost(ratio.median, GOALS.wallVsMinimal, fixed(2))
+      })
+    } else {
+      const ratio = summarize(ours.map((r) => r.wallMs / limit))
+      rows.push({
+        figure: `Wall ratio, syncCohort ÷ the 10-connection limit, ${latencyMs} ms`,
+        n: int(contacts),
+        summary: ratio,
+        format: fixed(2),
+        beside: `minimal plugin ${summarize(pairs.map((p) => p.minimal.wallMs / limit)).median.toFixed(2)}`,
+        goal: `≤ ${GOALS.wallVsLimit}`,
+        met: atMost(ratio.median, GOALS.wallVsLimit, fixed(2))
+      })
     }
-  ]
+  }
 
-  // With fewer connections free than the plugin's own cap, the sandbox throttles, and every 429 must end up landed.
-  // Each run gets a sandbox of its own, so the plugin starts it without what an earlier run taught it about the cap.
+  // With fewer connections free than the plugin's starting share, the sandbox throttles, and every 429 must end up
+  // landed. Each run gets a sandbox of its own, so the plugin starts without what an earlier run taught it.
   const throttledRuns = await repeat(
     plan.runs,
-    `Throughput, ${SHARED_ACCOUNT_CONNECTIONS} connections free`,
+    `Wall time, ${SHARED_ACCOUNT_CONNECTIONS} connections free`,
     async (run) => {
       const shared = await startSandboxProcess({ maxConnections: SHARED_ACCOUNT_CONNECTIONS })
       try {
-        return await throughputRun(destinationFor(shared.endpoints), shared, run, contacts)
+        const latencyMs = LATENCIES.fast
+        return await throughputRun(destinationFor(shared.endpoints), shared, {
+          label: `shared ${run}`,
+          contacts,
+          latencyMs
+        })
       } finally {
         await shared.stop()
       }
@@ -190,7 +240,7 @@ async function throughputRows(plan: Plan, definition: DestinationDefinition<Sett
   const lostEvents = throttledRuns.reduce((sum, r) => sum + lost(r), 0)
   const resent = summarize(throttledRuns.map((r) => r.resent))
   rows.push({
-    figure: `Throughput, wall time (s), only ${SHARED_ACCOUNT_CONNECTIONS} of 10 connections free`,
+    figure: `Wall time (s), ${LATENCIES.fast} ms, only ${SHARED_ACCOUNT_CONNECTIONS} of 10 connections free`,
     n: int(contacts),
     summary: summarize(throttledRuns.map((r) => r.wallMs / 1000)),
     format: fixed(2),
@@ -207,20 +257,40 @@ async function throughputRows(plan: Plan, definition: DestinationDefinition<Sett
 }
 
 async function memoryRows(plan: Plan, definition: DestinationDefinition<Settings>, sandbox: SandboxProcess) {
-  const memory = await repeat(plan.runs, `Memory, one batch of ${int(MEMORY_BATCH)}`, (run) =>
-    memoryRun(definition, sandbox, run)
-  )
-  const before = summarize(memory.map((m) => m.beforeMb))
-  const row: Row = {
-    figure: 'Peak RSS of the host process, one batch (MB)',
-    n: int(MEMORY_BATCH),
-    summary: summarize(memory.map((m) => m.peakMb)),
-    format: int,
-    beside: `${int(before.median)} MB before the batch (plugin loaded, warmed up)`,
-    goal: '',
-    met: ''
+  const rows: Row[] = []
+  for (const answers of ANSWERS) {
+    const growth: Record<Arm, Summary> = {} as Record<Arm, Summary>
+    const runs: Record<Arm, number[]> = { syncCohort: [], minimal: [], noOp: [] }
+    const before: number[] = []
+    await repeat(plan.runs, `Memory, one batch of ${int(MEMORY_BATCH)}, ${ANSWER_WORDS[answers]}`, async (run) => {
+      for (const arm of ARMS.map((_, i) => ARMS[(i + run) % ARMS.length])) {
+        const result = await memoryRun(definition, sandbox, arm, answers, run)
+        runs[arm].push(result.growthMb)
+        if (arm === 'syncCohort') before.push(result.beforeMb)
+      }
+    })
+    for (const arm of ARMS) growth[arm] = summarize(runs[arm])
+    const ratio = summarize(runs.syncCohort.map((value, i) => value / runs.minimal[i]))
+    rows.push({
+      figure: `RSS growth, one batch (MB), ${ANSWER_WORDS[answers]}`,
+      n: int(MEMORY_BATCH),
+      summary: growth.syncCohort,
+      format: int,
+      beside: `minimal plugin ${int(growth.minimal.median)}, no-op action ${int(growth.noOp.median)}; ${int(summarize(before).median)} MB before the batch`,
+      goal: '',
+      met: ''
+    })
+    rows.push({
+      figure: `RSS growth ratio, syncCohort ÷ minimal plugin, ${ANSWER_WORDS[answers]}`,
+      n: int(MEMORY_BATCH),
+      summary: ratio,
+      format: fixed(2),
+      beside: 'the host drops actions-core’s kept responses after each batch',
+      goal: answers === 'mailchimp' ? `≤ ${GOALS.rssRatio}` : '',
+      met: answers === 'mailchimp' ? atMost(ratio.median, GOALS.rssRatio, fixed(2)) : ''
+    })
   }
-  return [row]
+  return rows
 }
 
 async function measure(plan: Plan): Promise<{ rows: Row[]; notes: string[] }> {
@@ -231,8 +301,8 @@ async function measure(plan: Plan): Promise<{ rows: Row[]; notes: string[] }> {
     const rows = [
       ...requests.rows,
       ...(await cpuRows(plan, definition, sandbox)),
-      ...(await throughputRows(plan, definition, sandbox)),
-      ...(await memoryRows(plan, definition, sandbox))
+      ...(await memoryRows(plan, definition, sandbox)),
+      ...(await wallRows(plan, definition, sandbox))
     ]
     return { rows, notes: requests.notes }
   } finally {

@@ -18,6 +18,8 @@ export interface SandboxProcess {
   counters(): Promise<SandboxCounters>
   resetCounters(): Promise<void>
   setLatency(ms: number): Promise<void>
+  /** 'mailchimp': member objects answered whole (about 2.7 KB each), as Mailchimp does. */
+  setAnswers(size: 'lean' | 'mailchimp'): Promise<void>
   stop(): Promise<void>
 }
 
@@ -70,6 +72,7 @@ function sandboxClient(child: ChildProcess, ready: Ready): SandboxProcess {
     counters: () => admin('GET', '/counters'),
     resetCounters: () => admin('POST', '/reset-counters'),
     setLatency: (ms) => admin('POST', '/latency', { ms }),
+    setAnswers: (size) => admin('POST', '/answers', { size }),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve()

@@ -1,5 +1,5 @@
 import { defaultValues } from '@segment/actions-core'
-import type { Destination, JSONObject, Logger, SegmentEvent } from '@segment/actions-core'
+import type { Destination, JSONObject, Logger, SegmentEvent, StatsContext } from '@segment/actions-core'
 
 // The host that the sandbox tests (faults, property, security, e2e) share: Engage events, and one batch through
 // actions-core's executeBatch with the settings, mapping and auth a host sends. One copy, so that a change to how a
@@ -65,13 +65,14 @@ export interface SyncOptions {
   /** Fields mapped on top of the defaults and user properties from the traits. */
   mapping?: JSONObject
   logger?: Logger
+  statsContext?: StatsContext
 }
 
 /** Sends one batch to syncCohort as a host does; one outcome per event, in order. */
 export async function syncBatch<S, A>(
   destination: Destination<S, A>,
   events: SegmentEvent[],
-  { audienceId, token, emailProperty = 'email', mapping, logger }: SyncOptions
+  { audienceId, token, emailProperty = 'email', mapping, logger, statsContext }: SyncOptions
 ): Promise<Result[]> {
   const results = await destination.executeBatch('syncCohort', {
     events,
@@ -83,7 +84,8 @@ export async function syncBatch<S, A>(
     // A test's destination may be typed for any settings (security's takes hostile ones); these are the plugin's.
     settings: { audience_id: audienceId, email_property: emailProperty } as S,
     auth: { accessToken: token, refreshToken: '' },
-    logger
+    logger,
+    statsContext
   })
   return results as Result[]
 }

@@ -513,6 +513,32 @@ describe('batch add and remove on a tag', () => {
     expect(sandbox.contact(LIST, 'stranger@acme.io')).toBeUndefined()
   })
 
+  it('answers member objects whole, _links and all, when asked for Mailchimp-sized answers', async () => {
+    sandbox.setAnswers('mailchimp')
+    const whole = await batch({ members_to_add: ['out@acme.io'] })
+    const member = whole.json.members_added[0]
+    expect(member).toMatchObject({ email_address: 'out@acme.io', status: 'unsubscribed', list_id: LIST })
+    expect(member.stats.ecommerce_data).toEqual({ total_revenue: 0, number_of_orders: 0, currency_code: 'USD' })
+    expect(member._links.map((link: { rel: string }) => link.rel)).toEqual([
+      'self',
+      'parent',
+      'update',
+      'upsert',
+      'delete',
+      'activity',
+      'goals',
+      'notes',
+      'events',
+      'delete_permanent'
+    ])
+    expect(JSON.stringify(member).length).toBeGreaterThan(2500)
+
+    sandbox.setAnswers('lean')
+    const lean = await batch({ members_to_remove: ['out@acme.io'] })
+    expect(lean.json.members_removed[0]._links).toBeUndefined()
+    expect(JSON.stringify(lean.json.members_removed[0]).length).toBeLessThan(1000)
+  })
+
   it('refuses more than 500 addresses on either side', async () => {
     const emails = Array.from({ length: 501 }, (_, i) => `c${i}@acme.io`)
     const reply = await batch({ members_to_remove: emails })

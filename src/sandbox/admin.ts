@@ -23,6 +23,9 @@ export function adminRoutes(sandbox: MailchimpSandbox): Route[] {
     route('/_sandbox/latency', {
       POST: ({ body }) => done(sandbox.setLatency(schemas.parse(schemas.latency, body).ms))
     }),
+    route('/_sandbox/answers', {
+      POST: ({ body }) => done(sandbox.setAnswers(schemas.parse(schemas.answers, body).size))
+    }),
     route('/_sandbox/tokens/revoke', {
       POST: ({ body }) => done(sandbox.revokeToken(schemas.parse(schemas.tokenBody, body).token))
     }),

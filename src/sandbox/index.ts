@@ -2,6 +2,7 @@
 // imports the plugin, so it cannot share the plugin's mistakes.
 export { SANDBOX_AUDIENCE_ID, SANDBOX_TOKEN, startSandbox } from './server'
 export type {
+  AnswerSize,
   AudienceSeed,
   ContactSeed,
   ContactView,

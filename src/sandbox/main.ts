@@ -14,13 +14,15 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       latency: { type: 'string' },
       'max-connections': { type: 'string' },
+      answers: { type: 'string', default: 'lean' },
       audience: { type: 'string', default: SANDBOX_AUDIENCE_ID }
     }
   })
   const sandbox = await startSandbox({
     port: number(values.port, 0, 'port'),
     latencyMs: number(values.latency, 0, 'latency'),
-    maxConnections: number(values['max-connections'], 10, 'max-connections')
+    maxConnections: number(values['max-connections'], 10, 'max-connections'),
+    answers: values.answers === 'mailchimp' ? 'mailchimp' : 'lean'
   })
   const audienceId = sandbox.addAudience({ id: values.audience, name: 'Sandbox audience' })
   const { metadataUrl, apiBaseUrl } = sandbox.endpoints

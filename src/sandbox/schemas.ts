@@ -102,5 +102,6 @@ export const contactSeeds = z.array(
 )
 
 export const latency = z.object({ ms: z.number().nonnegative() })
+export const answers = z.object({ size: z.enum(['lean', 'mailchimp']) })
 export const tokenBody = z.object({ token: z.string() })
 export const emailBody = z.object({ email: z.string() })

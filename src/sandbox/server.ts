@@ -86,6 +86,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
   const cap = options.maxConnections ?? 10
   const tokens = new Set(options.tokens ?? [SANDBOX_TOKEN])
   const world = new World(new Set((options.fakeDomains ?? FAKE_DOMAINS).map((d) => d.toLowerCase())))
+  world.wholeMembers = options.answers === 'mailchimp'
   const counters: SandboxCounters = { total: 0, byRoute: {}, byStatus: {}, throttled: 0, peakInFlight: 0 }
   let faults: Array<{ spec: FaultSpec; left: number }> = []
   const inFlight = new Map<string, number>() // per credential, as Mailchimp counts per user
@@ -261,6 +262,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     resetCounters: () =>
       Object.assign(counters, { total: 0, byRoute: {}, byStatus: {}, throttled: 0, peakInFlight: 0 }),
     setLatency: (ms) => void (latencyMs = ms),
+    setAnswers: (size) => void (world.wholeMembers = size === 'mailchimp'),
     inject: (spec) => void faults.push({ spec, left: spec.times ?? 1 }),
     clearFaults: () => void (faults = []),
     revokeToken: (token) => void tokens.delete(token),

@@ -104,7 +104,9 @@ export class Audience {
     public double_optin: boolean,
     private readonly nextSegmentId: () => number,
     private readonly fakeDomains: Set<string>,
-    mergeFields: MergeFieldSeed[] = DEFAULT_MERGE_FIELDS
+    mergeFields: MergeFieldSeed[] = DEFAULT_MERGE_FIELDS,
+    /** Whether member objects are answered whole, as Mailchimp sends them, rather than trimmed. */
+    private readonly wholeMembers: () => boolean = () => false
   ) {
     this.mergeFields = mergeFields.map((f, i) => ({
       merge_id: i + 1,
@@ -328,6 +330,7 @@ export class Audience {
 
   memberView(member: Member) {
     const tags = this.tagsOf(member).map((s) => ({ id: s.id, name: s.name }))
+    if (this.wholeMembers()) return wholeMember(this.id, member, tags)
     return {
       id: member.hash,
       email_address: member.email_address,
@@ -383,6 +386,9 @@ export class World {
   readonly audiences = new Map<string, Audience>()
   private lastSegmentId = 100
 
+  /** Answer member objects whole (about 2.7 KB each, as Mailchimp does) instead of trimmed. */
+  wholeMembers = false
+
   constructor(private readonly fakeDomains: Set<string>) {}
 
   add(seed: { id?: string; name?: string; double_optin?: boolean; merge_fields?: MergeFieldSeed[] } = {}): Audience {
@@ -396,7 +402,8 @@ export class World {
       seed.double_optin ?? false,
       () => ++this.lastSegmentId,
       this.fakeDomains,
-      seed.merge_fields
+      seed.merge_fields,
+      () => this.wholeMembers
     )
     this.audiences.set(id, audience)
     return audience
@@ -407,5 +414,77 @@ export class World {
     const audience = this.audiences.get(id)
     if (!audience) throw new Error(`No audience ${id} in the sandbox`)
     return audience
+  }
+}
+
+const SCHEMA = 'https://us1.api.mailchimp.com/schema/3.0'
+
+/**
+ * A member object with every field of the official response schema (OpenAPI `ListMembers2`), `_links` included, as
+ * Mailchimp answers the batch endpoints: what a real answer costs to send, parse and hold.
+ */
+function wholeMember(listId: string, member: Member, tags: { id: number; name: string }[]) {
+  const self = `https://us1.api.mailchimp.com/3.0/lists/${listId}/members/${member.hash}`
+  const link = (rel: string, href: string, method: string, target?: string, schema?: string) => ({
+    rel,
+    href,
+    method,
+    ...(target ? { targetSchema: `${SCHEMA}/${target}` } : {}),
+    ...(schema ? { schema: `${SCHEMA}/${schema}` } : {})
+  })
+  return {
+    id: member.hash,
+    email_address: member.email_address,
+    unique_email_id: member.unique_email_id,
+    contact_id: member.contact_id,
+    full_name: '',
+    web_id: parseInt(member.hash.slice(0, 8), 16),
+    email_type: 'html',
+    status: member.status,
+    consents_to_one_to_one_messaging: true,
+    sms_phone_number: '',
+    sms_subscription_status: '',
+    sms_subscription_last_updated: '',
+    merge_fields: member.merge_fields,
+    interests: {},
+    stats: {
+      avg_open_rate: 0,
+      avg_click_rate: 0,
+      ecommerce_data: { total_revenue: 0, number_of_orders: 0, currency_code: 'USD' }
+    },
+    ip_signup: '',
+    timestamp_signup: '',
+    ip_opt: '127.0.0.1',
+    timestamp_opt: member.created,
+    member_rating: 2,
+    last_changed: member.changed,
+    language: '',
+    vip: false,
+    email_client: '',
+    location: { latitude: 0, longitude: 0, gmtoff: 0, dstoff: 0, country_code: '', timezone: '', region: '' },
+    marketing_permissions: [],
+    last_note: { note_id: 0, created_at: '', created_by: '', note: '' },
+    source: 'API - Generic',
+    tags_count: tags.length,
+    tags,
+    list_id: listId,
+    _links: [
+      link('self', self, 'GET', 'Definitions/Lists/Members/Response.json'),
+      link(
+        'parent',
+        `https://us1.api.mailchimp.com/3.0/lists/${listId}/members`,
+        'GET',
+        'Definitions/Lists/Members/CollectionResponse.json',
+        'Paths/Lists/Members/Collection.json'
+      ),
+      link('update', self, 'PATCH', 'Definitions/Lists/Members/Response.json', 'Definitions/Lists/Members/PATCH.json'),
+      link('upsert', self, 'PUT', 'Definitions/Lists/Members/Response.json', 'Definitions/Lists/Members/PUT.json'),
+      link('delete', self, 'DELETE'),
+      link('activity', `${self}/activity`, 'GET', 'Definitions/Lists/Members/Activity/Response.json'),
+      link('goals', `${self}/goals`, 'GET', 'Definitions/Lists/Members/Goals/Response.json'),
+      link('notes', `${self}/notes`, 'GET', 'Definitions/Lists/Members/Notes/CollectionResponse.json'),
+      link('events', `${self}/events`, 'POST', undefined, 'Definitions/Lists/Members/Events/POST.json'),
+      link('delete_permanent', `${self}/actions/delete-permanent`, 'POST')
+    ]
   }
 }

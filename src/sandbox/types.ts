@@ -15,7 +15,11 @@ export interface SandboxOptions {
   dataCenter?: string
   /** Addresses at these domains "look fake"; default example.com, example.net, example.org, test.com. */
   fakeDomains?: string[]
+  /** 'mailchimp': member objects answered whole, about 2.7 KB each, as Mailchimp does; default 'lean'. */
+  answers?: AnswerSize
 }
+
+export type AnswerSize = 'lean' | 'mailchimp'
 
 /**
  * 429 = problem+json "Too Many Requests"; 401 = "API Key Invalid"; 403 = an empty body (Mailchimp's bodyless throttle);
@@ -100,6 +104,8 @@ export interface MailchimpSandbox {
   readonly counters: SandboxCounters
   resetCounters(): void
   setLatency(ms: number): void
+  /** How member objects are answered from now on. */
+  setAnswers(size: AnswerSize): void
   inject(fault: FaultSpec): void
   clearFaults(): void
   revokeToken(token: string): void

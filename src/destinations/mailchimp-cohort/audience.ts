@@ -29,7 +29,7 @@ export async function createCohortTag(
 ): Promise<{ externalId: string }> {
   const audienceId = checkAudienceId(input.settings.audience_id)
   const name = input.audienceSettings?.tag_name?.trim() || input.audienceName
-  const { lookups } = connect(request, { settings: input.settings }, options)
+  const { lookups } = connect(request, { settings: input.settings, statsContext: input.statsContext }, options)
   return { externalId: (await lookups.tagId(audienceId, name, { fresh: true, create: true })) as string }
 }
 
@@ -41,7 +41,7 @@ export async function getCohortTag(
 ): Promise<{ externalId: string }> {
   const audienceId = checkAudienceId(input.settings.audience_id)
   const tagId = checkTagId(input.externalId)
-  const { client } = connect(request, { settings: input.settings }, options)
+  const { client } = connect(request, { settings: input.settings, statsContext: input.statsContext }, options)
   try {
     await client.getTag(audienceId, tagId)
   } catch (error) {

@@ -4,6 +4,7 @@ import { fingerprint, remember } from './mailchimp/cache'
 import type { LookupCache } from './mailchimp/cache'
 import type { MailchimpClient } from './mailchimp/client'
 import type { Tag } from './mailchimp/schemas'
+import type { Telemetry } from './telemetry'
 import { checkTagName, isDataCenter, isTagId } from './validation'
 
 /** The status a new contact gets under "Audience default". */
@@ -31,6 +32,7 @@ export class Lookups {
   constructor(
     private readonly client: MailchimpClient,
     private readonly cache: LookupCache,
+    private readonly telemetry: Telemetry,
     /** The data center the embedding program knows (an API key's suffix); the metadata lookup is then skipped. */
     private readonly knownDataCenter?: string
   ) {}
@@ -95,8 +97,9 @@ export class Lookups {
     const flightKey = create ? key : `${key}:find`
     const options = { ttlSeconds: CACHE_TTL_SECONDS.tag, accept: isTagId, fresh, flightKey }
     return remember(this.cache, key, options, async () => {
-      const tag =
-        (await this.findTag(audienceId, name)) ?? (create ? await this.createTag(audienceId, name) : undefined)
+      const found = await this.findTag(audienceId, name)
+      if (found) this.telemetry.tag('reused')
+      const tag = found ?? (create ? await this.createTag(audienceId, name) : undefined)
       return tag && String(tag.id)
     })
   }
@@ -135,15 +138,22 @@ export class Lookups {
       // Mailchimp refuses a duplicate name with a 400; the tag a concurrent worker made is the one to use.
       if (error instanceof IntegrationError && error.status === 400) {
         const existing = await this.findTag(audienceId, name)
-        if (existing) return existing
+        if (existing) {
+          this.telemetry.tag('reused')
+          return existing
+        }
       }
       throw error
     }
     // Should Mailchimp accept the same name twice from workers racing each other, all of them settle on the oldest
     // tag and the loser removes the empty one it just made, so the audience keeps one tag per cohort.
     const oldest = await this.findTag(audienceId, name)
-    if (!oldest || oldest.id === created.id) return created
+    if (!oldest || oldest.id === created.id) {
+      this.telemetry.tag('created')
+      return created
+    }
     await this.client.deleteTag(audienceId, String(created.id)).catch(() => undefined)
+    this.telemetry.tag('reused')
     return oldest
   }
 }

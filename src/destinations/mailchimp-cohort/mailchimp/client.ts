@@ -7,6 +7,8 @@ import type { ResolvedOptions } from '../options'
 import { checkAudienceId, checkDataCenter, checkTagId } from '../validation'
 import { fingerprint } from './cache'
 import { withAccountSlot } from './limits'
+import { NO_TELEMETRY } from '../telemetry'
+import type { Telemetry } from '../telemetry'
 import { isThrottle, mailchimpError, parseJson, redirectRefused, transportError, unreadableAnswer } from './errors'
 import type { RequestSubject } from './errors'
 import {
@@ -40,6 +42,8 @@ const STATIC_SEGMENT_MISSING = /static segment with an id of .* does not exist/i
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 interface CallOptions<T> {
+  /** The operation, as metrics and logs name it: `batch-subscribe`, `update-tag-members`… */
+  endpoint: string
   schema: z.ZodType<T>
   json?: unknown
   query?: Record<string, string | number | boolean>
@@ -62,7 +66,8 @@ export class MailchimpClient {
     private readonly request: RequestClient,
     private readonly token: string,
     private readonly options: ResolvedOptions,
-    private readonly dataCenter: () => Promise<string>
+    private readonly dataCenter: () => Promise<string>,
+    private readonly telemetry: Telemetry = NO_TELEMETRY
   ) {
     // Builds pointed at a sandbox and at Mailchimp may share a process: their caches must not mix.
     this.account = fingerprint(options.endpoints.metadataUrl, token)
@@ -71,6 +76,7 @@ export class MailchimpClient {
   /** The account's data center, from the OAuth metadata endpoint (Mailchimp asked every time; lookups cache it). */
   async metadataDataCenter(): Promise<string> {
     const metadata = await this.send(this.options.endpoints.metadataUrl, 'GET', `OAuth ${this.token}`, {
+      endpoint: 'oauth-metadata',
       schema: OAuthMetadata
     })
     return checkDataCenter(metadata.dc)
@@ -79,6 +85,7 @@ export class MailchimpClient {
   async getAudience(audienceId: string): Promise<Audience> {
     const id = checkAudienceId(audienceId)
     return this.call('GET', `/lists/${id}`, {
+      endpoint: 'get-audience',
       schema: Audience,
       query: { fields: 'id,name,double_optin' },
       subject: audienceSubject(id)
@@ -89,6 +96,7 @@ export class MailchimpClient {
   async *tags(audienceId: string): AsyncGenerator<Tag[]> {
     const id = checkAudienceId(audienceId)
     yield* this.pages(`/lists/${id}/segments`, {
+      endpoint: 'list-tags',
       schema: TagPage,
       items: (page) => page.segments,
       query: { type: 'static', fields: 'segments.id,segments.name,segments.type,total_items' },
@@ -100,6 +108,7 @@ export class MailchimpClient {
   async createTag(audienceId: string, name: string): Promise<Tag> {
     const id = checkAudienceId(audienceId)
     return this.call('POST', `/lists/${id}/segments`, {
+      endpoint: 'create-tag',
       schema: Tag,
       json: { name, static_segment: [] },
       subject: audienceSubject(id)
@@ -111,6 +120,7 @@ export class MailchimpClient {
     const id = checkAudienceId(audienceId)
     const tag = checkTagId(tagId)
     await this.call('DELETE', `/lists/${id}/segments/${tag}`, {
+      endpoint: 'delete-tag',
       schema: NoContent,
       subject: tagSubject(id, tag)
     })
@@ -121,6 +131,7 @@ export class MailchimpClient {
     const id = checkAudienceId(audienceId)
     const tag = checkTagId(tagId)
     const found = await this.call('GET', `/lists/${id}/segments/${tag}`, {
+      endpoint: 'get-tag',
       schema: Tag,
       query: { fields: 'id,name,type' },
       subject: tagSubject(id, tag)
@@ -138,6 +149,7 @@ export class MailchimpClient {
   async addNewContacts(audienceId: string, contacts: NewContact[]): Promise<BatchSubscribeAnswer> {
     const id = checkAudienceId(audienceId)
     return this.call('POST', `/lists/${id}`, {
+      endpoint: 'batch-subscribe',
       schema: BatchSubscribeAnswer,
       // Only mapped merge fields are sent; an audience's required ones must not block every new contact.
       query: { skip_merge_validation: true },
@@ -159,6 +171,7 @@ export class MailchimpClient {
   ): Promise<ContactAnswer> {
     const id = checkAudienceId(audienceId)
     return this.call('PUT', `/lists/${id}/members/${subscriberHash(email)}`, {
+      endpoint: 'upsert-member',
       schema: Contact,
       query: { skip_merge_validation: true },
       json: { email_address: email, status_if_new: statusIfNew, merge_fields: mergeFields },
@@ -170,6 +183,7 @@ export class MailchimpClient {
   async mergeFields(audienceId: string): Promise<MergeField[]> {
     const id = checkAudienceId(audienceId)
     const page = await this.call('GET', `/lists/${id}/merge-fields`, {
+      endpoint: 'list-merge-fields',
       schema: MergeFieldPage,
       query: {
         count: TAG_PAGE_SIZE,
@@ -185,6 +199,7 @@ export class MailchimpClient {
     const id = checkAudienceId(audienceId)
     const tag = checkTagId(tagId)
     const pages = this.pages(`/lists/${id}/segments/${tag}/members`, {
+      endpoint: 'list-tag-members',
       schema: TagMemberPage,
       items: (page) => page.members,
       query: {
@@ -207,6 +222,7 @@ export class MailchimpClient {
     const id = checkAudienceId(audienceId)
     try {
       await this.call('POST', `/lists/${id}/members/${subscriberHash(email)}/actions/delete-permanent`, {
+        endpoint: 'delete-member-permanently',
         schema: NoContent,
         subject: { notFound: 'No such contact.', notFoundCode: 'CONTACT_NOT_FOUND' }
       })
@@ -230,6 +246,7 @@ export class MailchimpClient {
     const tag = checkTagId(tagId)
     try {
       return await this.call('POST', `/lists/${id}/segments/${tag}`, {
+        endpoint: 'update-tag-members',
         schema: TagMembersAnswer,
         json: {
           ...(add.length > 0 ? { members_to_add: add } : {}),
@@ -249,10 +266,11 @@ export class MailchimpClient {
   /** A listing read page by page, up to 1,000 items a request (Mailchimp's largest `count`), until the last page. */
   private async *pages<P extends { total_items: number }, T>(
     path: string,
-    options: { schema: z.ZodType<P>; items: (page: P) => T[]; query: CallOptions<P>['query']; subject: RequestSubject }
+    options: Omit<CallOptions<P>, 'json'> & { items: (page: P) => T[] }
   ): AsyncGenerator<T[]> {
     for (let offset = 0; ; offset += TAG_PAGE_SIZE) {
       const page = await this.call('GET', path, {
+        endpoint: options.endpoint,
         schema: options.schema,
         query: { ...options.query, count: TAG_PAGE_SIZE, offset },
         subject: options.subject
@@ -270,26 +288,46 @@ export class MailchimpClient {
   }
 
   private async send<T>(url: string, method: Method, authorization: string, options: CallOptions<T>): Promise<T> {
+    const { endpoint } = options
     let response
     try {
       // A slot is held only while the request is in flight, never while waiting on a shared lookup: no deadlock.
-      const send = () =>
-        this.request(url, {
-          method,
-          json: options.json,
-          searchParams: options.query,
-          headers: { authorization, accept: 'application/json' },
-          throwHttpErrors: false,
-          // A redirect would carry the token to a host nobody checked: it is refused, not followed.
-          redirect: 'manual',
-          // Large answers (batch results) otherwise never finish reading inside actions-core.
-          skipResponseCloning: true,
-          timeout: this.options.requestTimeoutMs
-        })
+      const send = async () => {
+        const started = performance.now()
+        try {
+          const answer = await this.request(url, {
+            method,
+            json: options.json,
+            searchParams: options.query,
+            headers: { authorization, accept: 'application/json' },
+            throwHttpErrors: false,
+            // A redirect would carry the token to a host nobody checked: it is refused, not followed.
+            redirect: 'manual',
+            // Large answers (batch results) otherwise never finish reading inside actions-core.
+            skipResponseCloning: true,
+            timeout: this.options.requestTimeoutMs
+          })
+          const throttled = isThrottle(answer.status, typeof answer.content === 'string' ? answer.content : '')
+          const requestId = answer.headers.get('x-request-id') ?? undefined
+          this.telemetry.request(endpoint, {
+            status: answer.status,
+            ms: performance.now() - started,
+            throttled,
+            requestId
+          })
+          return { answer, throttled }
+        } catch (error) {
+          this.telemetry.request(endpoint, { ms: performance.now() - started, throttled: false })
+          throw error
+        }
+      }
       // A throttled answer shrinks the account's share of this process, so the next requests are not throttled too.
-      const throttled = (answer: Awaited<ReturnType<typeof send>>) =>
-        isThrottle(answer.status, typeof answer.content === 'string' ? answer.content : '')
-      response = await withAccountSlot(this.account, send, throttled, this.options.maxRequestsInFlight)
+      ;({ answer: response } = await withAccountSlot(
+        this.account,
+        send,
+        (sent) => sent.throttled,
+        this.options.maxRequestsInFlight
+      ))
     } catch (error) {
       throw transportError(error)
     }

@@ -1,4 +1,4 @@
-import type { RequestClient, StateContext } from '@segment/actions-core'
+import type { Logger, RequestClient, StateContext, StatsContext } from '@segment/actions-core'
 import { connect } from '../connection'
 import type { Connection } from '../connection'
 import type { AudienceSettings, Settings } from '../generated-types'
@@ -7,6 +7,7 @@ import type { Creation, TagAnswer } from '../mailchimp/answers'
 import type { NewContact } from '../mailchimp/client'
 import { eachBounded } from '../mailchimp/limits'
 import type { ResolvedOptions } from '../options'
+import { telemetry } from '../telemetry'
 import { checkAudienceId } from '../validation'
 import { CohortTag } from './cohort-tag'
 import type { Payload } from './generated-types'
@@ -27,6 +28,8 @@ interface SyncInput {
   audienceSettings?: AudienceSettings
   auth?: { accessToken?: string }
   stateContext?: StateContext
+  statsContext?: StatsContext
+  logger?: Logger
 }
 
 /**
@@ -39,6 +42,7 @@ export async function syncCohortEvents(
   input: SyncInput,
   options: ResolvedOptions
 ): Promise<Outcome[]> {
+  const reports = telemetry(input)
   const outcomes = new Outcomes(input.payloads.length)
   const plan = planSync({
     payloads: input.payloads,
@@ -49,20 +53,26 @@ export async function syncCohortEvents(
   for (const { index, error } of plan.refused) outcomes.failEvent(index, error)
 
   const work = plan.tags.flatMap((tag) => tag.chunks.map((chunk) => ({ tag, chunk })))
-  let sync: CohortSync
+  let sync: CohortSync | undefined
   try {
-    if (work.length === 0) return outcomes.all()
-    sync = new CohortSync(connect(request, input, options), checkAudienceId(input.settings.audience_id), options)
+    if (work.length > 0) {
+      const connection = connect(request, { ...input, telemetry: reports }, options)
+      sync = new CohortSync(connection, checkAudienceId(input.settings.audience_id), options)
+    }
   } catch (caught) {
     const outcome: ContactOutcome = { ok: false, error: asSyncError(caught) }
     for (const { chunk } of work) for (const contact of contactsOf(chunk)) outcomes.record({ contact, outcome })
-    return outcomes.all()
   }
-  const tags = new Map(plan.tags.map((tag) => [tag, sync.tag(tag)]))
-  await eachBounded(work, options.maxRequestsInFlight, async ({ tag, chunk }) => {
-    for (const settled of await sync.chunk(tags.get(tag) as CohortTag, chunk)) outcomes.record(settled)
-  })
-  return outcomes.all()
+  if (sync) {
+    const running = sync
+    const tags = new Map(plan.tags.map((tag) => [tag, running.tag(tag)]))
+    await eachBounded(work, options.maxRequestsInFlight, async ({ tag, chunk }) => {
+      for (const settled of await running.chunk(tags.get(tag) as CohortTag, chunk)) outcomes.record(settled)
+    })
+  }
+  const all = outcomes.all()
+  reports.batch(outcomes.summary(all))
+  return all
 }
 
 function contactsOf(chunk: Chunk): ContactChange[] {

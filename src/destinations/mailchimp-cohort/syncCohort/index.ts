@@ -35,19 +35,19 @@ export function syncCohort(options: ResolvedOptions): ActionDefinition<Settings,
         __keys__: (request, { settings, auth }) => mergeFieldChoices(request, settings, auth, options)
       }
     },
-    perform: async (request, { payload, audienceMembership, settings, audienceSettings, auth, stateContext }) => {
+    perform: async (request, { payload, audienceMembership, ...context }) => {
       const [outcome] = await syncCohortEvents(
         request,
-        { payloads: [payload], memberships: [audienceMembership], settings, audienceSettings, auth, stateContext },
+        { payloads: [payload], memberships: [audienceMembership], ...context },
         options
       )
       if (!outcome.ok) throw outcome.error
       return successBody(outcome)
     },
-    performBatch: async (request, { payload, audienceMembership, settings, audienceSettings, auth, stateContext }) => {
+    performBatch: async (request, { payload, audienceMembership, ...context }) => {
       const outcomes = await syncCohortEvents(
         request,
-        { payloads: payload, memberships: audienceMembership, settings, audienceSettings, auth, stateContext },
+        { payloads: payload, memberships: audienceMembership, ...context },
         options
       )
       return toMultiStatus(outcomes)

@@ -5,6 +5,7 @@ import {
   MultiStatusResponse,
   RetryableError
 } from '@segment/actions-core'
+import type { BatchSummary } from '../telemetry'
 import type { ContactChange } from './plan'
 
 /** What happened to a contact that synced. */
@@ -63,6 +64,8 @@ export interface Settled {
 /** One outcome per event of a batch, each set once. */
 export class Outcomes {
   private readonly list: (Outcome | undefined)[]
+  /** Contacts whose change Mailchimp confirmed, for the host's metrics. */
+  private readonly contacts = { created: 0, tagged: 0, untagged: 0 }
 
   constructor(count: number) {
     this.list = new Array<Outcome | undefined>(count).fill(undefined)
@@ -71,6 +74,11 @@ export class Outcomes {
   /** Gives the contact's events the outcome, unless an earlier step settled them already. */
   record({ contact, outcome }: Settled): void {
     const winner = contact.events[contact.events.length - 1]
+    if (this.list[winner] === undefined && outcome.ok) {
+      if (outcome.result === 'created_and_added') this.contacts.created++
+      if (outcome.result === 'created_and_added' || outcome.result === 'added') this.contacts.tagged++
+      if (outcome.result === 'removed') this.contacts.untagged++
+    }
     for (const index of contact.events) {
       if (this.list[index] !== undefined) continue
       const sent = sentFor(contact, outcome.tagId)
@@ -88,6 +96,26 @@ export class Outcomes {
 
   failEvent(index: number, error: Failed['error']): void {
     this.list[index] ??= { ok: false, error }
+  }
+
+  /** The batch in counts: events by outcome and status, contacts by change. Never an address or a name. */
+  summary(all: Outcome[]): BatchSummary {
+    const outcomes = new Map<string, BatchSummary['outcomes'][number]>()
+    for (const outcome of all) {
+      // A retryable error says its kind (TOO_MANY_REQUESTS…); the others their own code (EMAIL_REFUSED…).
+      const { error } = outcome as Failed
+      const key = outcome.ok
+        ? outcome.result
+        : error instanceof RetryableError
+          ? errorTypeOf(error)
+          : (error.code ?? errorTypeOf(error))
+      const status = outcome.ok ? 200 : (outcome.error.status ?? 500)
+      const entry = outcomes.get(`${key}:${status}`)
+      if (entry) entry.events++
+      else outcomes.set(`${key}:${status}`, { outcome: key, status, events: 1 })
+    }
+    const sorted = [...outcomes.values()].sort((a, b) => a.status - b.status || a.outcome.localeCompare(b.outcome))
+    return { events: all.length, outcomes: sorted, contacts: { ...this.contacts } }
   }
 
   /** Every event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */

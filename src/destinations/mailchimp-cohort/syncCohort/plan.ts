@@ -160,26 +160,35 @@ function chunksOf(contacts: ContactChange[]): Chunk[] {
  */
 export function planSync({ payloads, memberships = [], emailProperty, tagName }: PlanInput): Plan {
   const refused: Plan['refused'] = []
-  const tags = new Map<string, { tagId?: string; tagName?: string; contacts: Map<string, ContactChange> }>()
+  const groups = new Map<string, TagGroup>()
   const property = emailProperty.trim() || 'email'
+  // A batch nearly always carries one cohort: its tag is read and checked once, not once per event.
+  let last: { name?: string; id?: string; group: TagGroup | IntegrationError } | undefined
+  const groupOf = (payload: Payload): TagGroup => {
+    if (last === undefined || last.name !== payload.cohort_name || last.id !== payload.external_audience_id) {
+      let group: TagGroup | IntegrationError
+      try {
+        group = tagGroup(groups, tagOf(payload, tagName))
+      } catch (error) {
+        group = error as IntegrationError
+      }
+      last = { name: payload.cohort_name, id: payload.external_audience_id, group }
+    }
+    if (last.group instanceof Error) throw last.group
+    return last.group
+  }
 
-  payloads.forEach((payload, index) => {
-    let address: { email: string; key: string }, inCohort: boolean, tag: { tagId?: string; tagName?: string }
+  for (let index = 0; index < payloads.length; index++) {
+    const payload = payloads[index]
+    let address: { email: string; key: string }, inCohort: boolean, group: TagGroup
     try {
       address = emailOf(payload, property)
       inCohort = membershipOf(payload, memberships[index])
-      tag = tagOf(payload, tagName)
+      group = groupOf(payload)
     } catch (error) {
       refused.push({ index, error: error as IntegrationError })
-      return
+      continue
     }
-    const tagKey = tag.tagId !== undefined ? `id:${tag.tagId}` : `name:${(tag.tagName ?? '').toLowerCase()}`
-    let group = tags.get(tagKey)
-    if (!group) {
-      group = { ...tag, contacts: new Map() }
-      tags.set(tagKey, group)
-    }
-    group.tagName ??= tag.tagName
     const { email, key } = address
     // The earlier events' indices carry over without copying: many duplicates of one email stay linear.
     const events = group.contacts.get(key)?.events ?? []
@@ -189,17 +198,35 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
       key,
       inCohort,
       statusIfNew: payload.status_if_new ?? 'audience_default',
-      mergeFields: mergeFieldsOf(payload),
+      mergeFields: payload.merge_fields === undefined ? undefined : mergeFieldsOf(payload),
       events
     })
-  })
+  }
 
   return {
-    tags: [...tags.values()].map(({ tagId, tagName: name, contacts }) => ({
+    tags: [...groups.values()].map(({ tagId, tagName: name, contacts }) => ({
       tagId,
       tagName: name,
       chunks: chunksOf([...contacts.values()])
     })),
     refused
   }
+}
+
+interface TagGroup {
+  tagId?: string
+  tagName?: string
+  contacts: Map<string, ContactChange>
+}
+
+/** The group of the tag: one per tag id, or per name (ignoring case) when no id is known. */
+function tagGroup(groups: Map<string, TagGroup>, tag: { tagId?: string; tagName?: string }): TagGroup {
+  const tagKey = tag.tagId !== undefined ? `id:${tag.tagId}` : `name:${(tag.tagName ?? '').toLowerCase()}`
+  let group = groups.get(tagKey)
+  if (!group) {
+    group = { ...tag, contacts: new Map() }
+    groups.set(tagKey, group)
+  }
+  group.tagName ??= tag.tagName
+  return group
 }
