@@ -15,6 +15,7 @@ export default tseslint.config(
     }
   },
   { files: ['**/*.js'], languageOptions: { globals: globals.node, sourceType: 'commonjs' } },
+  { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
   // The plugin never loads the tools that sit above it.
   {
     files: ['src/index.ts', 'src/index.mts', 'src/destinations/**'],
