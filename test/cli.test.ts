@@ -326,7 +326,7 @@ describe('--merge-field', () => {
     expect(sandbox.counters.peakInFlight).toBeGreaterThan(4) // batches side by side…
     expect(sandbox.counters.peakInFlight).toBeLessThanOrEqual(8) // …within the process's share of the account
     expect(sandbox.contact(audienceId, people[1199])?.merge_fields).toMatchObject({ FNAME: 'Name1199' })
-  })
+  }, 30_000)
 
   it('refuses a column that is not in the file', async () => {
     const { code, stderr } = await powerUsers(['--file', file('names.csv', csv), '--merge-field', 'LNAME=last'])
