@@ -15,9 +15,10 @@ export default tseslint.config(
     }
   },
   { files: ['**/*.js'], languageOptions: { globals: globals.node, sourceType: 'commonjs' } },
+  { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
   // The plugin never loads the tools that sit above it.
   {
-    files: ['src/index.ts', 'src/destinations/**'],
+    files: ['src/index.ts', 'src/index.mts', 'src/destinations/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -55,10 +55,16 @@ for (let n = 6000; n < 6150; n++) delta.push([person(n).email, 'true'])
 for (let n = 7000; n < 7150; n++) delta.push([person(n).email, 'true'])
 delta.push(['not-an-email', 'true'], [person(7200).email, 'maybe'])
 
+// A small clean cohort for the README's command examples: every row lands, so the command exits 0.
+const signups: string[][] = [['email', 'first_name']]
+for (let n = 8000; n < 8025; n++) signups.push([person(n).email, person(n).first])
+
 const dir = join(__dirname, '..', 'examples')
 writeFileSync(join(dir, 'power-users.csv'), csv(cohort))
 writeFileSync(join(dir, 'power-users-delta.csv'), csv(delta))
 writeFileSync(join(dir, 'sandbox-audience.csv'), csv(audience))
+writeFileSync(join(dir, 'new-signups.csv'), csv(signups))
 console.log(
-  `examples/: ${cohort.length - 1} cohort rows, ${delta.length - 1} delta rows, ${audience.length - 1} existing contacts`
+  `examples/: ${cohort.length - 1} cohort rows, ${delta.length - 1} delta rows, ${audience.length - 1} existing contacts, ` +
+    `${signups.length - 1} new signups`
 )

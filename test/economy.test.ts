@@ -107,7 +107,7 @@ describe('request economy', () => {
     await host.executeBatch('syncCohort', { events: cohort(10_000, { from: 10_000 }), mapping, settings, auth })
     expect(counts).toEqual({ metadata: 1, audience: 1, subscribe: 40, tag: 40, listTags: 0, createTag: 0 })
     nock.cleanAll()
-  })
+  }, 30_000)
 
   it('resolves a tag known only by its cohort name once, and removes without creating anyone', async () => {
     const counts = countingMailchimp()

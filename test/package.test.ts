@@ -1,9 +1,11 @@
-import { execFileSync, spawnSync } from 'child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs'
+import { execFile, execFileSync, spawnSync } from 'child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os'
 import { join } from 'path'
+import { promisify } from 'util'
 import { createTestEvent, defaultValues } from '@segment/actions-core'
 import nock from 'nock'
+import { SANDBOX_AUDIENCE_ID, SANDBOX_TOKEN, startSandbox } from '../src/sandbox'
 import { subscribeAnswer, tagAnswer } from './answers'
 import { AUDIENCE_ID, api, metadata, settings, tag } from './helpers'
 
@@ -11,7 +13,7 @@ const root = join(__dirname, '..')
 
 /**
  * Packs the project as `npm pack` does for a host, unpacks it into an empty folder beside the host's actions-core,
- * and loads it from there with a plain `require`.
+ * and loads it from there with a plain `require`, and from an ES module host.
  */
 describe('the npm package', () => {
   let workspace: string
@@ -28,9 +30,11 @@ describe('the npm package', () => {
     const pkg = join(installed, 'mailchimp-cohort-destination')
     mkdirSync(pkg, { recursive: true })
     execFileSync('tar', ['-xzf', join(workspace, packed[0].filename), '-C', pkg, '--strip-components=1'])
-    // What the host provides (its actions-core and liquidjs) and what npm would install for us (zod).
+    // What the host provides (its actions-core, liquidjs and Node types) and what npm would install for us (zod...).
     mkdirSync(join(installed, '@segment'))
     symlinkSync(join(root, 'node_modules/@segment/actions-core'), join(installed, '@segment/actions-core'))
+    mkdirSync(join(installed, '@types'))
+    symlinkSync(join(root, 'node_modules/@types/node'), join(installed, '@types/node'))
     for (const dep of ['liquidjs', 'zod', 'commander', 'csv-parse', 'cli-progress']) {
       symlinkSync(join(root, 'node_modules', dep), join(installed, dep))
     }
@@ -42,6 +46,8 @@ describe('the npm package', () => {
     expect(files).toContain('package.json')
     expect(files).toContain('dist/index.js')
     expect(files).toContain('dist/index.d.ts')
+    expect(files).toContain('dist/index.mjs')
+    expect(files).toContain('dist/index.d.mts')
     expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md'].includes(f))).toEqual([])
     expect(files.filter((f) => /test/i.test(f))).toEqual([])
   })
@@ -135,4 +141,72 @@ describe('the npm package', () => {
     expect(results.map((r: { status: number }) => r.status)).toEqual([200, 200])
     expect(nock.pendingMocks()).toEqual([])
   })
+
+  it('loads from an ES module host: the default export is the definition, named exports as with require', async () => {
+    const sandbox = await startSandbox()
+    try {
+      sandbox.addAudience({ id: SANDBOX_AUDIENCE_ID, name: 'Newsletter' })
+      sandbox.addContacts(SANDBOX_AUDIENCE_ID, [
+        { email_address: 'old.leaver@mail.sample-shop.dev', status: 'subscribed', tags: ['Power users'] }
+      ])
+      copyFileSync(join(__dirname, 'hosts/esm-host.mjs'), join(workspace, 'esm-host.mjs'))
+      // Asynchronous, so that this process's sandbox keeps answering while the host runs.
+      const { stdout } = await promisify(execFile)(process.execPath, ['esm-host.mjs'], {
+        cwd: workspace,
+        env: { ...process.env, SANDBOX_URL: sandbox.url, SANDBOX_TOKEN, AUDIENCE_ID: SANDBOX_AUDIENCE_ID }
+      })
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const cjs = require(join(workspace, 'node_modules/mailchimp-cohort-destination'))
+      const lines = stdout.split('\n')
+      expect(lines).toContain('default export: Mailchimp Cohorts (actions-mailchimp-cohorts)')
+      expect(lines).toContain('same definition as require: true')
+      const named = Object.keys(cjs).filter((name) => name !== 'default')
+      expect(lines).toContain(`named exports: ${named.sort().join(', ')}`)
+      const tagId = /^tag "Power users": id (\d+)$/m.exec(stdout)?.[1]
+      expect(tagId).toBeDefined()
+      expect(stdout).toContain(
+        ['batch of 3 events:', '  200 created_and_added', '  200 removed', '  400 Not an email address'].join('\n')
+      )
+      expect(sandbox.tagMembers(SANDBOX_AUDIENCE_ID, Number(tagId))).toEqual(['new.joiner@mail.sample-shop.dev'])
+    } finally {
+      await sandbox.close()
+    }
+  }, 60_000)
+
+  it('gives TypeScript the types of each entry: ESM through "import", CommonJS through "require"', () => {
+    writeFileSync(
+      join(workspace, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, types: ['node'] },
+        files: ['host.mts', 'host.cts']
+      })
+    )
+    writeFileSync(
+      join(workspace, 'host.mts'),
+      [
+        "import destination, { mailchimpCohorts, type Settings } from 'mailchimp-cohort-destination'",
+        "const settings: Settings = { audience_id: '57afe96172', email_property: 'email' }",
+        'const name: string = destination.name',
+        "const slug: string | undefined = mailchimpCohorts({ dataCenter: 'us6' }).slug",
+        '// @ts-expect-error the default export is the definition, typed, not the module namespace',
+        'destination.destination',
+        'export { settings, name, slug }'
+      ].join('\n')
+    )
+    writeFileSync(
+      join(workspace, 'host.cts'),
+      [
+        "import plugin = require('mailchimp-cohort-destination')",
+        "const settings: plugin.Settings = { audience_id: '57afe96172', email_property: 'email' }",
+        'const same: boolean = plugin.default === plugin.destination',
+        '// @ts-expect-error the module is typed, not any',
+        'plugin.nothing',
+        'export = { settings, same }'
+      ].join('\n')
+    )
+    const tsc = join(root, 'node_modules/typescript/bin/tsc')
+    const run = spawnSync(process.execPath, [tsc, '-p', workspace], { cwd: workspace, encoding: 'utf8' })
+    expect(run.stdout + run.stderr).toBe('')
+    expect(run.status).toBe(0)
+  }, 60_000)
 })

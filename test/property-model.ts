@@ -106,7 +106,7 @@ export const scenario: fc.Arbitrary<Scenario> = fc.record({
   byName: fc.boolean(),
   // The fake address is never seeded: whether Mailchimp's address check runs before its existing-contact check is
   // not documented, so that case would test the sandbox's guess rather than the plugin.
-  // Archived contacts are in: the success the plugin claims for one that the tag call ignored is the README's known
+  // Archived contacts are in: the success the plugin claims for one that the tag call ignored is the known
   // limit, and the test lets through that claim alone (see archivedLimit); every other check holds for them.
   seeds: fc.uniqueArray(
     fc.record({
@@ -166,19 +166,20 @@ export function reachable(state: ContactState, join: boolean, person: number, sc
 
 /**
  * Under Skip the plugin creates nobody, so only the tag call speaks for the contact, and its answer does not tell a
- * contact that already carries the tag from one not in the audience (README, "Addresses Mailchimp ignores"). The plugin
- * then gives its documented 400 (CONTACT_NOT_IN_AUDIENCE) rather than claim a success nobody confirmed, which the
- * contract allows; also when an earlier attempt, whose answer was lost, had tagged the contact.
+ * contact that already carries the tag from one not in the audience (docs/decisions.md, "Addresses the tag call
+ * ignores"). The plugin then gives its documented 400 (CONTACT_NOT_IN_AUDIENCE) rather than claim a success nobody
+ * confirmed, which the contract allows; also when an earlier attempt, whose answer was lost, had tagged the contact.
  */
 export function ambiguousUnderSkip(state: ContactState, join: boolean, scenario: Scenario): boolean {
   return scenario.statusIfNew === 'skip' && join && state.tagged
 }
 
 /**
- * The README's "Known limit: archived contacts": batch subscribe reports an archived contact as existing and the tag
- * call ignores it as it ignores absent ones, so the plugin reports the change as already made without it being so:
- * `already_tagged` for a join, `not_tagged` for a leave. That claim, for an archived contact whose tag and status the
- * attempt left as they were, is the only one let through; `reachable` still expects the contact to stay as it was.
+ * The "Known limit: archived contacts" of docs/decisions.md: batch subscribe reports an archived contact as existing
+ * and the tag call ignores it as it ignores absent ones, so the plugin reports the change as already made without it
+ * being so: `already_tagged` for a join, `not_tagged` for a leave. That claim, for an archived contact whose tag and
+ * status the attempt left as they were, is the only one let through; `reachable` still expects the contact to stay as
+ * it was.
  */
 export function archivedLimit(was: ContactState, now: ContactState, claimed: string): boolean {
   if (was.status !== 'archived' || now.status !== 'archived' || was.tagged !== now.tagged) return false

@@ -126,7 +126,7 @@ function checkAttempt(
         not_tagged: !was.tagged && !now.tagged
       }[claimed]
       if (!holds) {
-        // README, "Known limit: archived contacts": the one claim the sandbox may contradict, and only that one.
+        // "Known limit: archived contacts" (docs/decisions.md): the one claim the sandbox may contradict, and only that.
         if (!archivedLimit(was, now, claimed)) fail(`success claims "${claimed}", which the sandbox does not show`)
         exceptions.add(i)
       }

@@ -1,18 +1,19 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
-import { generateTestData } from '@segment/action-destinations/dist/lib/test-data'
 import nock from 'nock'
 import type { JSONObject } from '@segment/actions-core'
 import definition from '../src'
 import type { Settings } from '../src'
 import { subscribeAnswer, tagAnswer } from './answers'
 import type { MemberStatus } from './answers'
+import { catalogTestData } from './catalog-test-data'
 import { API, AUDIENCE_ID, LOGIN, TOKEN } from './helpers'
 
 /**
- * The catalog's snapshot tests: each action is fed the catalog's own `generateTestData` (seeded, so stable), with
- * required fields only and with all fields, and every request it makes is recorded. Where the generated value is
- * one the plugin refuses (an audience ID with symbols, a tag id that is not a number, a batch size below 1, merge
- * fields the audience does not have), the snapshot first records that refusal, then the requests made once those values are valid.
+ * The catalog's snapshot tests: each action is fed test data made as the catalog makes it (`catalogTestData`,
+ * seeded, so stable), with required fields only and with all fields, and every request it makes is recorded. Where
+ * the generated value is one the plugin refuses (an audience ID with symbols, a tag id that is not a number, a batch
+ * size below 1, merge fields the audience does not have), the snapshot first records that refusal, then the
+ * requests made once those values are valid.
  */
 const testDestination = createTestIntegration(definition)
 const slug = definition.slug ?? 'actions-mailchimp-cohorts'
@@ -98,7 +99,7 @@ describe(`Testing snapshot for ${slug} destination:`, () => {
     for (const requiredOnly of [true, false]) {
       it(`${actionSlug} action - ${requiredOnly ? 'required fields' : 'all fields'}`, async () => {
         const action = definition.actions[actionSlug]
-        const [eventData, settingsData] = generateTestData(`${slug}#${actionSlug}`, definition, action, requiredOnly)
+        const [eventData, settingsData] = catalogTestData(`${slug}#${actionSlug}`, definition, action, requiredOnly)
 
         const generated = await run(eventData, settingsData)
         expect(generated.sent).toEqual([])

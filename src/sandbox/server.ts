@@ -110,7 +110,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     if (entry && --entry.left === 0) faults = faults.filter((f) => f !== entry)
   }
 
-  /** The metadata endpoint takes only `OAuth <token>` (MAILCHIMP.md §1); the API also takes Bearer and Basic. */
+  /**
+   * The metadata endpoint takes only `OAuth <token>`; the API also takes Bearer and Basic (docs/mailchimp-facts.md,
+   * "Hosts and OAuth").
+   */
   const credential = (header = '', oauthOnly = false): string | undefined => {
     const [scheme = '', value = ''] = header.trim().split(/\s+/, 2)
     let token = value

@@ -30,8 +30,9 @@ export type AnswerSize = 'lean' | 'mailchimp'
  * Faults are answered at once and bypass the credential check and the connection cap, except 'stall' and `applied`
  * faults: those take their request in as an ordinary one, so one refused with 401 or 429 leaves the fault for the next
  * match (a 'stall' without a known credential still stalls, holding no slot). Mailchimp says requests that timed out on
- * the client's side may still run and hold a slot (MAILCHIMP.md §9): a stall holds a slot of its credential, counted in
- * peakInFlight, whether or not the client gives up, until `holdMs` elapses (then the connection is dropped) or close().
+ * the client's side may still run and hold a slot (docs/mailchimp-facts.md, "Errors and limits"): a stall holds a slot
+ * of its credential, counted in peakInFlight, whether or not the client gives up, until `holdMs` elapses (then the
+ * connection is dropped) or close().
  */
 export interface FaultSpec {
   kind: 429 | 401 | 403 | 500 | 502 | 503 | 'reset' | 'stall' | 'malformed'
