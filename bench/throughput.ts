@@ -46,7 +46,8 @@ export async function throughputRun(
   // The tag is made by syncCohort's createAudience, as a host connects a cohort, whichever plugin then syncs.
   const tagId = await connect(options.tagDefinition ?? definition, sandbox.token, audienceId)
   const target = host(definition, sandbox.token, audienceId)
-  const addresses = Array.from({ length: options.contacts }, (_, i) => email(`tp-${options.label}`, i))
+  const local = `tp-${options.label.replace(/[^A-Za-z0-9]+/g, '-')}`
+  const addresses = Array.from({ length: options.contacts }, (_, i) => email(local, i))
   let events = addresses.map((address) => engage(address, true, tagId))
   await sandbox.setLatency(options.latencyMs)
   await sandbox.resetCounters()

@@ -7,7 +7,7 @@ import type { Creation, TagAnswer } from '../mailchimp/answers'
 import type { NewContact } from '../mailchimp/client'
 import { eachBounded } from '../mailchimp/limits'
 import type { ResolvedOptions } from '../options'
-import { telemetry } from '../telemetry'
+import { NO_TELEMETRY, telemetry } from '../telemetry'
 import { checkAudienceId } from '../validation'
 import { CohortTag } from './cohort-tag'
 import type { Payload } from './generated-types'
@@ -71,13 +71,16 @@ export async function syncCohortEvents(
     })
   }
   const all = outcomes.all()
-  reports.batch(outcomes.summary(all))
+  if (reports !== NO_TELEMETRY) reports.batch(outcomes.summary(all))
   return all
 }
 
 function contactsOf(chunk: Chunk): ContactChange[] {
   return [...chunk.adds, ...chunk.removes]
 }
+
+/** No merge field to write on existing contacts: the common case, without the upsert step's machinery. */
+const NOTHING_WRITTEN = { written: new Set<ContactChange>(), settled: [] as Settled[] }
 
 const failed = (contacts: ContactChange[], error: SyncError, tagId?: string): Settled[] =>
   contacts.map((contact) => ({ contact, outcome: { ok: false, error, ...(tagId !== undefined ? { tagId } : {}) } }))
@@ -122,7 +125,10 @@ class CohortSync {
         const kind = created.creations.get(write.contact.key)?.kind
         return kind === 'exists' || kind === 'unconfirmed' || kind === 'compliance'
       })
-      const upserted = await this.mergeFields.upsert(writes, this.options.maxRequestsInFlight, () => this.fatal)
+      const upserted =
+        writes.length > 0
+          ? await this.mergeFields.upsert(writes, this.options.maxRequestsInFlight, () => this.fatal)
+          : NOTHING_WRITTEN
       settle(upserted.settled)
       const notWritten = new Set(upserted.settled.map(({ contact }) => contact))
       const joiners = spelled.ready.filter(
@@ -265,16 +271,9 @@ class CohortSync {
     written: (contact: ContactChange) => boolean,
     tagId?: string
   ): Settled {
+    const outcome: ContactOutcome = { ok: true, result, tagId }
     // For a contact that carried Merge Fields: whether Mailchimp confirmed writing them.
-    const mergeFields = contact.mergeFields ? (written(contact) ? 'written' : 'not_written') : undefined
-    return {
-      contact,
-      outcome: {
-        ok: true,
-        result,
-        ...(tagId !== undefined ? { tagId } : {}),
-        ...(mergeFields ? { mergeFields } : {})
-      }
-    }
+    if (contact.mergeFields) outcome.mergeFields = written(contact) ? 'written' : 'not_written'
+    return { contact, outcome }
   }
 }

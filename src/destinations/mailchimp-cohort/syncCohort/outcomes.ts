@@ -82,15 +82,13 @@ export class Outcomes {
     for (const index of contact.events) {
       if (this.list[index] !== undefined) continue
       const sent = sentFor(contact, outcome.tagId)
-      this.list[index] = outcome.ok
-        ? {
-            ok: true,
-            result: outcome.result,
-            sent,
-            superseded: index !== winner,
-            ...(outcome.mergeFields ? { mergeFields: outcome.mergeFields } : {})
-          }
-        : { ok: false, error: outcome.error, sent }
+      if (!outcome.ok) {
+        this.list[index] = { ok: false, error: outcome.error, sent }
+        continue
+      }
+      const succeeded: Succeeded = { ok: true, result: outcome.result, sent, superseded: index !== winner }
+      if (outcome.mergeFields) succeeded.mergeFields = outcome.mergeFields
+      this.list[index] = succeeded
     }
   }
 
@@ -131,7 +129,9 @@ export class Outcomes {
 }
 
 function sentFor(contact: ContactChange, tagId: string | undefined): Sent {
-  return { email: contact.email, in_cohort: contact.inCohort, ...(tagId !== undefined ? { tag_id: tagId } : {}) }
+  const sent: Sent = { email: contact.email, in_cohort: contact.inCohort }
+  if (tagId !== undefined) sent.tag_id = tagId
+  return sent
 }
 
 /**
@@ -147,12 +147,12 @@ function errorTypeOf(error: Failed['error']): keyof typeof ErrorCodes {
 
 /** The success body: what Mailchimp confirmed for the contact. */
 export function successBody(outcome: Succeeded): Record<string, string | boolean> {
-  return {
-    result: outcome.result,
-    ...(outcome.sent.tag_id !== undefined ? { tag_id: outcome.sent.tag_id } : {}),
-    ...(outcome.superseded ? { superseded: true } : {}),
-    ...(outcome.mergeFields ? { merge_fields: outcome.mergeFields } : {})
-  }
+  // Built field by field: one event in every batch comes through here.
+  const body: Record<string, string | boolean> = { result: outcome.result }
+  if (outcome.sent.tag_id !== undefined) body.tag_id = outcome.sent.tag_id
+  if (outcome.superseded) body.superseded = true
+  if (outcome.mergeFields) body.merge_fields = outcome.mergeFields
+  return body
 }
 
 /** Outcomes in the shape actions-core hands to the host: one entry per event, in batch order. */
