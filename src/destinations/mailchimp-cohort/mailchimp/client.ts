@@ -11,6 +11,7 @@ import { isThrottle, mailchimpError, parseJson, redirectRefused, transportError,
 import type { RequestSubject } from './errors'
 import {
   Audience,
+  AudiencePage,
   BatchSubscribeAnswer,
   Contact,
   MergeFieldPage,
@@ -21,7 +22,7 @@ import {
   TagMembersAnswer,
   TagPage
 } from './schemas'
-import type { MergeField } from './schemas'
+import type { AudienceSummary, MergeField } from './schemas'
 import type { Contact as ContactAnswer } from './schemas'
 
 /** A row of a batch subscribe: a contact to create, if it does not exist yet, with this status. */
@@ -33,6 +34,9 @@ export interface NewContact {
 
 /** A contact's merge field values by merge tag (`FNAME`, `LNAME`…). */
 type MergeFieldValues = Record<string, unknown>
+
+/** What the plugin reads of each audience in `GET /lists`: name, ID and active contacts. */
+const AUDIENCE_LIST_FIELDS = 'lists.id,lists.name,lists.stats.member_count,total_items'
 
 /** Mailchimp's detail when a segment id is not a static segment of the audience. */
 const STATIC_SEGMENT_MISSING = /static segment with an id of .* does not exist/i
@@ -84,6 +88,28 @@ export class MailchimpClient {
       subject: audienceSubject(id)
     })
   }
+
+  // --- The account's audiences (audience picker; the hint when an audience ID is unknown) ---
+
+  /** Every audience the token can see, a page of up to 1,000 at a time. */
+  async *audiences(): AsyncGenerator<AudienceSummary[]> {
+    yield* this.pages('/lists', {
+      schema: AudiencePage,
+      items: (page) => page.lists,
+      query: { fields: AUDIENCE_LIST_FIELDS },
+      subject: {}
+    })
+  }
+
+  /** The first `count` audiences the token can see, and how many there are in all: one request. */
+  async firstAudiences(count: number): Promise<AudiencePage> {
+    return this.call('GET', '/lists', {
+      schema: AudiencePage,
+      query: { fields: AUDIENCE_LIST_FIELDS, count, offset: 0 }
+    })
+  }
+
+  // --- end of the account's audiences ---
 
   /** Every tag of the audience, a page of up to 1,000 at a time. */
   async *tags(audienceId: string): AsyncGenerator<Tag[]> {

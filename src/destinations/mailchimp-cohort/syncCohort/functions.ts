@@ -7,13 +7,13 @@ import type { Creation, TagAnswer } from '../mailchimp/answers'
 import type { NewContact } from '../mailchimp/client'
 import { eachBounded } from '../mailchimp/limits'
 import type { ResolvedOptions } from '../options'
-import { checkAudienceId } from '../validation'
+import { audienceFor, explainUnknownAudience } from '../audiences'
 import { CohortTag } from './cohort-tag'
 import type { Payload } from './generated-types'
 import { MergeFields } from './merge-fields'
 import type { MergeFieldValues, MergeWrite } from './merge-fields'
 import { Outcomes } from './outcomes'
-import type { ContactOutcome, Outcome, Settled } from './outcomes'
+import type { ContactOutcome, Failed, Outcome, Settled } from './outcomes'
 import { planSync } from './plan'
 import type { Chunk, ContactChange } from './plan'
 import { asSyncError, creationRefused, isFatal, isMissingTag, noTagToAdd, notJoined, tagRefused } from './refusals'
@@ -50,9 +50,12 @@ export async function syncCohortEvents(
 
   const work = plan.tags.flatMap((tag) => tag.chunks.map((chunk) => ({ tag, chunk })))
   let sync: CohortSync
+  // --- audiences: the batch's audience is the cohort's own (audience settings), else the destination's ---
+  let audience: ReturnType<typeof audienceFor>
   try {
     if (work.length === 0) return outcomes.all()
-    sync = new CohortSync(connect(request, input, options), checkAudienceId(input.settings.audience_id), options)
+    audience = audienceFor(input.settings, input.audienceSettings)
+    sync = new CohortSync(connect(request, input, options), audience.id, options)
   } catch (caught) {
     const outcome: ContactOutcome = { ok: false, error: asSyncError(caught) }
     for (const { chunk } of work) for (const contact of contactsOf(chunk)) outcomes.record({ contact, outcome })
@@ -62,8 +65,22 @@ export async function syncCohortEvents(
   await eachBounded(work, options.maxRequestsInFlight, async ({ tag, chunk }) => {
     for (const settled of await sync.chunk(tags.get(tag) as CohortTag, chunk)) outcomes.record(settled)
   })
-  return outcomes.all()
+  return withUnknownAudienceExplained(outcomes.all(), sync, audience)
 }
+
+/** An unknown audience fails every event with one error; one more request names the audiences the token can see. */
+async function withUnknownAudienceExplained(
+  all: Outcome[],
+  sync: CohortSync,
+  audience: ReturnType<typeof audienceFor>
+): Promise<Outcome[]> {
+  const unknown = (outcome: Outcome): outcome is Failed => !outcome.ok && outcome.error.code === 'AUDIENCE_NOT_FOUND'
+  const first = all.find(unknown)
+  if (!first) return all
+  const explained = (await explainUnknownAudience(sync.client, audience, first.error)) as Failed['error']
+  return all.map((outcome) => (unknown(outcome) ? { ...outcome, error: explained } : outcome))
+}
+// --- end of audiences ---
 
 function contactsOf(chunk: Chunk): ContactChange[] {
   return [...chunk.adds, ...chunk.removes]
@@ -84,6 +101,10 @@ class CohortSync {
     private readonly options: ResolvedOptions
   ) {
     this.mergeFields = new MergeFields(connection, audienceId)
+  }
+
+  get client() {
+    return this.connection.client
   }
 
   tag(plan: { tagId?: string; tagName?: string; chunks: Chunk[] }): CohortTag {
