@@ -37,7 +37,8 @@ export function audienceFor(
 /** "Newsletter — 57afe96172 — 1,204 subscribed contacts": what an operator picks an audience by. */
 function choiceOf(audience: AudienceSummary): DynamicFieldResponse['choices'][number] {
   const count = audience.stats?.member_count
-  const contacts = count === undefined ? undefined : `${count.toLocaleString('en-US')} subscribed contacts`
+  const contacts =
+    count === undefined ? undefined : `${count.toLocaleString('en-US')} subscribed contact${count === 1 ? '' : 's'}`
   return {
     label: [audience.name, audience.id, contacts].filter(Boolean).join(' — '),
     value: audience.id,
