@@ -174,3 +174,30 @@ export function redactFindings(findings: Finding[], secrets: Secrets): Recording
   const strings = redactor(secrets)
   return findings.map((finding) => redactValue(finding, strings) as Recording['findings'][number])
 }
+
+const SANDBOX_NOTE =
+  "Made against the project's sandbox (src/sandbox), not Mailchimp: these answers are the sandbox's reading of Mailchimp's documentation. A maintainer with an account refreshes them: MAILCHIMP_API_KEY=… npm run -s cli -- probe --domain <a domain you own> --audience <audience id> --record test/recordings"
+const MAILCHIMP_NOTE =
+  'Recorded from Mailchimp by `mailchimp-cohort probe`; the token, addresses, domain, audience ID and run id are replaced by the placeholders below.'
+
+/** A complete run as a recording: its findings and exchanges with every secret replaced. */
+export function recordingOf(
+  run: {
+    source: Recording['source']
+    credentials: Recording['credentials']
+    findings: Finding[]
+    exchanges: Exchange[]
+  },
+  secrets: Secrets
+): Recording {
+  return {
+    format: 1,
+    source: run.source,
+    credentials: run.credentials,
+    recordedAt: new Date().toISOString(),
+    note: run.source === 'sandbox' ? SANDBOX_NOTE : MAILCHIMP_NOTE,
+    placeholders: { ...PLACEHOLDERS },
+    findings: redactFindings(run.findings, secrets),
+    exchanges: redactExchanges(run.exchanges, secrets)
+  }
+}

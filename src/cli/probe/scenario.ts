@@ -180,7 +180,7 @@ export class Scenario {
     }
     const archived = await this.send('set-up: archive', { method: 'DELETE', path: this.memberPath('archived') })
     if (!succeeded(archived)) throw new StepError(`Archiving ${this.addresses.archived}: ${statusWords(archived)}`)
-    return `Set-up: tag ${JSON.stringify(tagName)} (id ${tag.id}); contacts ${this.addresses.tagged}, ${this.addresses.archived} and ${this.addresses.unsubscribed} created (transactional, and unsubscribed), the second one archived.`
+    return `Set-up: tag ${JSON.stringify(tagName)} (id ${tag.id}); contacts ${this.addresses.tagged}, ${this.addresses.archived} and ${this.addresses.unsubscribed} created (the first two transactional, the third unsubscribed), then the second one archived.`
   }
 
   private subscribe(

@@ -59,6 +59,11 @@ export class ProbeHttp {
     private readonly addresses: ProbeAddresses
   ) {}
 
+  /** The data center once the first request found it. */
+  get knownDataCenter(): string | undefined {
+    return this.dc
+  }
+
   /** The account's data center: the API key's, or the OAuth metadata endpoint's answer (asked once). */
   async dataCenter(signal: AbortSignal): Promise<string> {
     if (this.dc) return this.dc
