@@ -4,7 +4,8 @@ import { tmpdir } from 'os'
 import { join } from 'path'
 import type { ProbeIo } from '../src/cli/probe'
 import { ForeignAddressError, ProbeAddresses, subscriberHash } from '../src/cli/probe/addresses'
-import { Recording } from '../src/cli/probe/recording'
+import { assertRedacted, PLACEHOLDERS, Recording, redactExchanges } from '../src/cli/probe/recording'
+import type { Secrets } from '../src/cli/probe/recording'
 import { run } from '../src/cli/program'
 import type { Io } from '../src/cli/program'
 import { startSandbox } from '../src/sandbox'
@@ -105,6 +106,7 @@ describe('a run against the sandbox', () => {
     expect(stdout).toMatch(
       /Recorded 34 requests and answers to .*probe\.json \(token, addresses, domain and audience ID redacted\)/
     )
+    expect(stdout).not.toContain('sandbox-token')
     const text = readFileSync(join(dir, 'probe.json'), 'utf8')
     for (const secret of [DOMAIN, 'cafe0002', audienceId, 'sandbox-token', sandbox.url])
       expect(text).not.toContain(secret)
@@ -206,6 +208,80 @@ describe('never a contact outside the run', () => {
     ['the member path of another contact', `/lists/x/members/${subscriberHash(`ada@${DOMAIN}`)}`, undefined]
   ])('refuses, before sending, a request about %s', (_, path, body) => {
     expect(() => addresses.assertOwn(path, body)).toThrow(ForeignAddressError)
+  })
+})
+
+describe('redaction of what Mailchimp sends that the sandbox does not', () => {
+  const token = '0123456789abcdef0123456789abcdef-us6'
+  const secrets: Secrets = {
+    token,
+    domain: 'acme.dev',
+    runId: 'cafe0005',
+    audienceId: '57afe96172',
+    dataCenter: 'us6',
+    addresses: ['mc-probe-cafe0005-tagged@acme.dev']
+  }
+  const hash = subscriberHash('mc-probe-cafe0005-tagged@acme.dev')
+  const placeholderHash = subscriberHash(`mc-probe-${PLACEHOLDERS.runId}-tagged@${PLACEHOLDERS.domain}`)
+
+  it('keeps only the data center of the OAuth metadata, and blanks personal member fields and account hosts', () => {
+    const [metadata, member] = redactExchanges(
+      [
+        {
+          step: 'connect: data center',
+          request: { origin: 'login', method: 'GET', path: '/oauth2/metadata', query: {} },
+          response: {
+            status: 200,
+            body: {
+              dc: 'us6',
+              accountname: 'Acme',
+              login: { email: 'owner@acme.dev' },
+              api_endpoint: 'https://us6.api.mailchimp.com'
+            }
+          }
+        },
+        {
+          step: 'archived-tag: contact afterwards',
+          request: { origin: 'api', method: 'GET', path: `/3.0/lists/57afe96172/members/${hash}`, query: {} },
+          response: {
+            status: 200,
+            body: {
+              id: hash,
+              email_address: 'MC-Probe-cafe0005-tagged@ACME.dev',
+              unique_email_id: 'a1b2c3d4e5',
+              contact_id: 'f00ba7',
+              web_id: 123456,
+              ip_signup: '203.0.113.9',
+              location: { latitude: 48.85, longitude: 2.35, country_code: 'FR', timezone: 'Europe/Paris' },
+              tags: [{ id: 9, name: 'mailchimp-cohort probe cafe0005' }],
+              _links: [{ href: `https://us6.api.mailchimp.com/3.0/lists/57afe96172/members/${hash}` }]
+            }
+          }
+        }
+      ],
+      secrets
+    )
+    expect(metadata.response).toEqual({ status: 200, body: { dc: 'us1' } })
+    expect(member.request.path).toBe(`/3.0/lists/a0b1c2d3e4/members/${placeholderHash}`)
+    expect('status' in member.response && member.response.body).toEqual({
+      id: placeholderHash,
+      email_address: 'MC-Probe-00000000-tagged@probe-domain.invalid',
+      unique_email_id: 'redacted',
+      contact_id: 'redacted',
+      web_id: 0,
+      ip_signup: '',
+      location: { latitude: 0, longitude: 0, country_code: '', timezone: '' },
+      tags: [{ id: 9, name: 'mailchimp-cohort probe 00000000' }],
+      _links: [{ href: `https://us1.api.mailchimp.com/3.0/lists/a0b1c2d3e4/members/${placeholderHash}` }]
+    })
+    expect(() => assertRedacted(JSON.stringify([metadata, member]), secrets)).not.toThrow()
+  })
+
+  it('refuses to write a recording that still holds a secret', () => {
+    expect(() => assertRedacted(`{"note":"key ${token}"}`, secrets)).toThrow(
+      /still holds the token; nothing was written/
+    )
+    expect(() => assertRedacted('{"list_id":"57afe96172"}', secrets)).toThrow(/the audience ID/)
   })
 })
 
