@@ -74,7 +74,7 @@ describe('a run against the sandbox', () => {
       /1\. Does the tag call list a contact that already carries the tag\?\n {3}No: added a second time/
     )
     expect(stdout).toMatch(
-      /5\. .*compliance state.*\n {3}A row in errors \(ERROR_CONTACT_EXISTS\).*; the contact stays unsubscribed\./
+      /5\. .*compliance state.*\n {3}A row in errors \(ERROR_CONTACT_EXISTS\).*; afterwards the contact is unsubscribed\./
     )
     expect(stdout).toMatch(/7\. .*\n {3}fields: ignored .*; exclude_fields: ignored/)
     expect(stdout).toMatch(
@@ -171,6 +171,16 @@ describe('refusals before anything is sent', () => {
     })
     expect(noAudience.code).toBe(2)
     expect(noAudience.stderr).toMatch(/--audience is required/)
+  })
+
+  it('refuses credentials Mailchimp does not accept, and creates nothing', async () => {
+    const before = state()
+    const { code, stderr } = await probe(inSandbox(), {
+      sandbox: { endpoints: sandbox.endpoints, url: sandbox.url, token: 'revoked-token' }
+    })
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/Mailchimp refused the credentials \(401\): check the token\./)
+    expect(state()).toEqual(before)
   })
 
   it('refuses an unknown audience, naming it, and creates nothing', async () => {

@@ -9,7 +9,7 @@ import { cleanUp, PreflightError, QUESTIONS, Scenario } from './probe/scenario'
 import type { Finding, ProbeContext } from './probe/scenario'
 import { resolveTarget } from './probe/target'
 import type { OwnSandbox, Resolved } from './probe/target'
-import { ProbeHttp } from './probe/transport'
+import { CredentialsRefused, ProbeHttp } from './probe/transport'
 
 // `mailchimp-cohort probe`: asks Mailchimp, with real credentials, what its documentation leaves open. The scenario
 // and its questions are in probe/scenario.ts; this file runs it, cleans up and reports.
@@ -115,7 +115,7 @@ async function runProbe(
     })
   } catch (error) {
     // Nothing was created yet: the operator has something to fix.
-    if (error instanceof PreflightError) throw new UsageError(error.message)
+    if (error instanceof PreflightError || error instanceof CredentialsRefused) throw new UsageError(error.message)
     if (!interrupts.scenario.aborted) failure = error instanceof Error ? error.message : String(error)
   }
   const interrupted = interrupts.scenario.aborted

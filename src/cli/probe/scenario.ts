@@ -233,105 +233,108 @@ export class Scenario {
 
   /** Every question, in order; each answer is handed to `onFinding` as soon as it is settled. */
   async ask(onFinding: (finding: Finding) => void): Promise<Finding[]> {
+    const questions: Record<QuestionId, () => Promise<Settled>> = {
+      'already-tagged': () => this.alreadyTagged(),
+      'removal-not-tagged': () => this.removalNotTagged(),
+      'absent-address': () => this.absentAddress(),
+      'archived-tag': () => this.archivedTag(),
+      'compliance-subscribe': () => this.subscribeExisting('compliance-subscribe', 'unsubscribed', 'subscribed'),
+      // Sent as transactional, not subscribed: should Mailchimp bring the contact back, no email can go to it.
+      'archived-subscribe': () => this.subscribeExisting('archived-subscribe', 'archived', 'transactional'),
+      'partial-subscribe': () => this.partialSubscribe(),
+      'partial-tag': () => this.partialTag()
+    }
     const findings: Finding[] = []
-    const settle = (id: QuestionId, answer: string, observed: Finding['observed']) => {
-      const finding = { id, question: QUESTIONS[id], answer, observed }
+    for (const [id, ask] of Object.entries(questions) as [QuestionId, () => Promise<Settled>][]) {
+      const finding = { id, question: QUESTIONS[id], ...(await ask()) }
       findings.push(finding)
       onFinding(finding)
     }
-    const { tagged, archived, unsubscribed, absent } = this.addresses
+    return findings
+  }
 
-    const firstAdd = await this.tagged('already-tagged: first add', { add: [tagged] }, tagged)
-    const secondAdd = await this.tagged('already-tagged: second add', { add: [tagged] }, tagged)
-    settle('already-tagged', alreadyTaggedWords(firstAdd, secondAdd), {
-      firstAdd: firstAdd.where,
-      secondAdd: secondAdd.where,
-      ...(secondAdd.reason !== undefined ? { reason: secondAdd.reason } : {})
-    })
+  private async alreadyTagged(): Promise<Settled> {
+    const { tagged } = this.addresses
+    const first = await this.tagged('already-tagged: first add', { add: [tagged] }, tagged)
+    const second = await this.tagged('already-tagged: second add', { add: [tagged] }, tagged)
+    return {
+      answer: againWords('added', first, second, 'members_added'),
+      observed: { firstAdd: first.where, secondAdd: second.where, ...reasonOf(second) }
+    }
+  }
 
-    const firstRemove = await this.tagged('removal-not-tagged: first remove', { remove: [tagged] }, tagged)
-    const secondRemove = await this.tagged('removal-not-tagged: second remove', { remove: [tagged] }, tagged)
-    settle('removal-not-tagged', removalWords(firstRemove, secondRemove), {
-      firstRemove: firstRemove.where,
-      secondRemove: secondRemove.where,
-      ...(secondRemove.reason !== undefined ? { reason: secondRemove.reason } : {})
-    })
+  private async removalNotTagged(): Promise<Settled> {
+    const { tagged } = this.addresses
+    const first = await this.tagged('removal-not-tagged: first remove', { remove: [tagged] }, tagged)
+    const second = await this.tagged('removal-not-tagged: second remove', { remove: [tagged] }, tagged)
+    return {
+      answer: againWords('removed', first, second, 'members_removed'),
+      observed: { firstRemove: first.where, secondRemove: second.where, ...reasonOf(second) }
+    }
+  }
 
-    const stranger = await this.tagged('absent-address: add', { add: [absent] }, absent)
-    settle(
-      'absent-address',
-      `${capitalize(listedWords(stranger))}.${stranger.where === 'nowhere' ? ' This is what Mailchimp documents: the tag call ignores addresses that are not in the audience.' : ''}`,
-      {
-        listed: stranger.where,
-        ...(stranger.reason !== undefined ? { reason: stranger.reason } : {})
+  private async absentAddress(): Promise<Settled> {
+    const { absent } = this.addresses
+    const listed = await this.tagged('absent-address: add', { add: [absent] }, absent)
+    const documented =
+      listed.where === 'nowhere'
+        ? ' This is what Mailchimp documents: the tag call ignores addresses that are not in the audience.'
+        : ''
+    return {
+      answer: `${capitalize(listedWords(listed))}.${documented}`,
+      observed: { listed: listed.where, ...reasonOf(listed) }
+    }
+  }
+
+  private async archivedTag(): Promise<Settled> {
+    const { archived } = this.addresses
+    const listed = await this.tagged('archived-tag: add', { add: [archived] }, archived)
+    const after = await this.member('archived-tag: contact afterwards', 'archived')
+    const carries = after.carriesTag ? 'carries' : 'does not carry'
+    return {
+      answer: `${capitalize(listedWords(listed))}; afterwards the contact is ${after.status} and ${carries} the tag.`,
+      observed: { listed: listed.where, ...reasonOf(listed), statusAfter: after.status, carriesTag: after.carriesTag }
+    }
+  }
+
+  /** Batch subscribe, as the plugin sends it, of a contact that exists already; then the contact read back. */
+  private async subscribeExisting(id: QuestionId, role: Role, status: string): Promise<Settled> {
+    const email = this.addresses[role]
+    const answer = await this.subscribe(`${id}: subscribe`, [{ email_address: email, status }])
+    const row = rowOf(read(BatchSubscribeAnswer, answer, `Batch subscribe of the ${role} contact`), email)
+    const after = await this.member(`${id}: contact afterwards`, role)
+    return {
+      answer: `${rowWords(row)}; afterwards the contact is ${after.status}.`,
+      observed: {
+        listed: row.where,
+        ...((row.code !== undefined ? { code: row.code } : {}) as Record<string, string>),
+        ...reasonOf(row),
+        statusAfter: after.status
       }
-    )
+    }
+  }
 
-    const archivedAdd = await this.tagged('archived-tag: add', { add: [archived] }, archived)
-    const archivedAfter = await this.member('archived-tag: contact afterwards', 'archived')
-    settle(
-      'archived-tag',
-      `${capitalize(listedWords(archivedAdd))}; afterwards the contact is ${archivedAfter.status} and ${archivedAfter.carriesTag ? 'carries' : 'does not carry'} the tag.`,
-      {
-        listed: archivedAdd.where,
-        ...(archivedAdd.reason !== undefined ? { reason: archivedAdd.reason } : {}),
-        statusAfter: archivedAfter.status,
-        carriesTag: archivedAfter.carriesTag
-      }
-    )
-
-    const compliance = rowOf(
-      read(
-        BatchSubscribeAnswer,
-        await this.subscribe('compliance-subscribe: subscribe', [
-          { email_address: unsubscribed, status: 'subscribed' }
-        ]),
-        'Batch subscribe of the unsubscribed contact'
-      ),
-      unsubscribed
-    )
-    const complianceAfter = await this.member('compliance-subscribe: contact afterwards', 'unsubscribed')
-    settle('compliance-subscribe', `${rowWords(compliance)}; the contact stays ${complianceAfter.status}.`, {
-      listed: compliance.where,
-      ...(compliance.code !== undefined ? { code: compliance.code } : {}),
-      ...(compliance.reason !== undefined ? { reason: compliance.reason } : {}),
-      statusAfter: complianceAfter.status
-    })
-
-    // Sent as transactional, not subscribed: should Mailchimp bring the contact back, no email can go to it.
-    const archivedRow = rowOf(
-      read(
-        BatchSubscribeAnswer,
-        await this.subscribe('archived-subscribe: subscribe', [{ email_address: archived, status: 'transactional' }]),
-        'Batch subscribe of the archived contact'
-      ),
-      archived
-    )
-    const archivedRowAfter = await this.member('archived-subscribe: contact afterwards', 'archived')
-    settle('archived-subscribe', `${rowWords(archivedRow)}; afterwards the contact is ${archivedRowAfter.status}.`, {
-      listed: archivedRow.where,
-      ...(archivedRow.code !== undefined ? { code: archivedRow.code } : {}),
-      ...(archivedRow.reason !== undefined ? { reason: archivedRow.reason } : {}),
-      statusAfter: archivedRowAfter.status
-    })
-
-    const row = [{ email_address: tagged, status: 'transactional' }]
-    const subscribeFields = fieldsVerdict(
+  private async partialSubscribe(): Promise<Settled> {
+    const row = [{ email_address: this.addresses.tagged, status: 'transactional' }]
+    const fields = fieldsVerdict(
       await this.subscribe('partial-subscribe: fields', row, {
         fields: 'errors.email_address,errors.error_code,error_count'
       }),
       { top: ['errors', 'error_count'], items: { errors: ['email_address', 'error_code'] } }
     )
-    const subscribeExclude = excludeVerdict(
+    const exclude = excludeVerdict(
       await this.subscribe('partial-subscribe: exclude_fields', row, { exclude_fields: 'new_members,updated_members' }),
       ['new_members', 'updated_members']
     )
-    settle('partial-subscribe', partialWords(subscribeFields, subscribeExclude), {
-      fields: subscribeFields.verdict,
-      excludeFields: subscribeExclude.verdict
-    })
+    return {
+      answer: partialWords(fields, exclude),
+      observed: { fields: fields.verdict, excludeFields: exclude.verdict }
+    }
+  }
 
-    const tagFields = fieldsVerdict(
+  private async partialTag(): Promise<Settled> {
+    const { tagged } = this.addresses
+    const fields = fieldsVerdict(
       await this.tagCall(
         'partial-tag: fields',
         { add: [tagged] },
@@ -339,41 +342,44 @@ export class Scenario {
       ),
       { top: ['members_added', 'total_added'], items: { members_added: ['email_address'] } }
     )
-    const tagExclude = excludeVerdict(
+    const exclude = excludeVerdict(
       await this.tagCall('partial-tag: exclude_fields', { remove: [tagged] }, { exclude_fields: 'members_removed' }),
       ['members_removed']
     )
-    settle('partial-tag', partialWords(tagFields, tagExclude), {
-      fields: tagFields.verdict,
-      excludeFields: tagExclude.verdict
-    })
-    return findings
+    return {
+      answer: partialWords(fields, exclude),
+      observed: { fields: fields.verdict, excludeFields: exclude.verdict }
+    }
   }
 }
+
+/** A question's answer before it is numbered: plain words, and what was seen. */
+type Settled = Pick<Finding, 'answer' | 'observed'>
+
+/** Mailchimp's reason, when it gave one, for the recorded observation. */
+const reasonOf = ({ reason }: { reason?: string }): Record<string, string> => (reason !== undefined ? { reason } : {})
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
-function alreadyTaggedWords(first: { where: string }, second: { where: string; reason?: string }): string {
-  const setUp =
-    first.where === 'members_added' ? '' : ` (The first add was not confirmed either: ${listedWords(first)}.)`
+/** "No: added a second time, it was in none of …", noting when the first call was not confirmed either. */
+function againWords(
+  done: 'added' | 'removed',
+  first: { where: string },
+  second: { where: string; reason?: string },
+  confirmedIn: string
+): string {
+  const setUp = first.where === confirmedIn ? '' : ` (The first call was not confirmed either: ${listedWords(first)}.)`
   const lead =
     second.where === 'nowhere'
       ? 'No'
-      : second.where === 'members_added'
-        ? 'Yes, as if it were added again'
-        : second.where === 'errors'
-          ? 'Yes, as an error'
+      : second.where === 'errors'
+        ? 'Yes, as an error'
+        : second.where === confirmedIn
+          ? `Yes, as if it were ${done} again`
           : 'Yes'
-  return `${lead}: added a second time, ${listedWords(second)}.${setUp}`
-}
-
-function removalWords(first: { where: string }, second: { where: string; reason?: string }): string {
-  const setUp =
-    first.where === 'members_removed' ? '' : ` (The first removal was not confirmed either: ${listedWords(first)}.)`
-  const lead = second.where === 'nowhere' ? 'No' : 'Yes'
-  return `${lead}: removed a second time, ${listedWords(second)}.${setUp}`
+  return `${lead}: ${done} a second time, ${listedWords(second)}.${setUp}`
 }
 
 function rowWords({ where, reason, code }: { where: string; reason?: string; code?: string }): string {

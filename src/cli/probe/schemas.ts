@@ -8,7 +8,6 @@ const Member = z.looseObject({
   status: z.string().optional(),
   tags: z.array(z.looseObject({ name: z.string() })).optional()
 })
-export type ProbeMember = z.infer<typeof Member>
 
 /** `GET /lists/{list_id}/members/{subscriber_hash}` */
 export const MemberAnswer = Member

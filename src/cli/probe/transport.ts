@@ -1,4 +1,5 @@
 import type { ProbeAddresses } from './addresses'
+import { Metadata } from './schemas'
 
 /** Where the probe sends its requests. Only the program builds one: from credentials, or for a local sandbox. */
 export interface ProbeTarget {
@@ -41,6 +42,11 @@ export class NoAnswerError extends Error {
   override name = 'NoAnswerError'
 }
 
+/** Mailchimp refused the token or key before anything was created: the operator has something to fix. */
+export class CredentialsRefused extends NoAnswerError {
+  override name = 'CredentialsRefused'
+}
+
 const DATA_CENTER = /^[a-z]+[0-9]+$/
 const TIMEOUT_MS = 60_000
 
@@ -70,19 +76,22 @@ export class ProbeHttp {
     let dc = this.target.dataCenter
     if (dc === undefined) {
       const url = new URL(this.target.metadataUrl)
+      const request = { method: 'GET', path: url.pathname } as const
       const answer = await this.exchange(
         'connect: data center',
         'login',
         url,
-        { method: 'GET', path: url.pathname },
+        request,
         `OAuth ${this.target.token}`,
         signal
       )
-      dc = answer.status === 200 ? ((answer.body as { dc?: unknown } | undefined)?.dc as string | undefined) : undefined
       if (answer.status === 401)
-        throw new NoAnswerError('Mailchimp refused the credentials (401): check the token or key.')
-      if (typeof dc !== 'string')
+        throw new CredentialsRefused('Mailchimp refused the credentials (401): check the token.')
+      const metadata = Metadata.safeParse(answer.body)
+      if (answer.status !== 200 || !metadata.success) {
         throw new NoAnswerError(`Mailchimp's OAuth metadata did not name a data center (HTTP ${answer.status}).`)
+      }
+      dc = metadata.data.dc
     }
     if (!DATA_CENTER.test(dc))
       throw new NoAnswerError(`Unexpected data center ${JSON.stringify(dc)}; nothing was sent to it.`)
