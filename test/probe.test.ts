@@ -173,6 +173,13 @@ describe('refusals before anything is sent', () => {
     expect(noAudience.stderr).toMatch(/--audience is required/)
   })
 
+  it('refuses an --audience that is not letters and digits, before any request', async () => {
+    const { code, stderr } = await probe(['--sandbox', '--domain', DOMAIN, '--audience', '../../x'])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/--audience "\.\.\/\.\.\/x" is not an audience ID: letters and digits/)
+    expect(sandbox.counters.total).toBe(0)
+  })
+
   it('refuses credentials Mailchimp does not accept, and creates nothing', async () => {
     const before = state()
     const { code, stderr } = await probe(inSandbox(), {

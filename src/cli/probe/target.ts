@@ -75,11 +75,22 @@ async function sandboxFor(choice: TargetChoice, own?: OwnSandbox): Promise<Resol
   }
 }
 
+/** The audience ID goes into every path: letters and digits only, as Mailchimp's are. */
+function checkAudience(id: string): string {
+  if (!/^[A-Za-z0-9]{1,64}$/.test(id)) {
+    throw new UsageError(
+      `--audience ${JSON.stringify(id)} is not an audience ID: letters and digits, such as 57afe96172.`
+    )
+  }
+  return id
+}
+
 /**
  * Mailchimp, from the credentials the sync command reads (MAILCHIMP_ACCESS_TOKEN or MAILCHIMP_API_KEY), or a local
  * sandbox when `--sandbox` asks for one. Without either the probe refuses: it exists to ask Mailchimp itself.
  */
 export async function resolveTarget(choice: TargetChoice, env: NodeJS.ProcessEnv, own?: OwnSandbox): Promise<Resolved> {
+  if (choice.audience !== undefined) checkAudience(choice.audience)
   if (choice.sandbox !== undefined && choice.sandbox !== false) return sandboxFor(choice, own)
   const credentials = credentialsFrom(env)
   if (credentials.kind === 'sandbox') {
