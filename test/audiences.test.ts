@@ -1,6 +1,16 @@
 import { createTestIntegration, IntegrationError } from '@segment/actions-core'
 import definition from '../src'
-import { AUDIENCE_ID, api, metadata, problem, settings, tag, expectNotRequested, rejectionOf } from './helpers'
+import {
+  AUDIENCE_ID,
+  api,
+  metadata,
+  problem,
+  settings,
+  tag,
+  expectNotRequested,
+  firstAudiences,
+  rejectionOf
+} from './helpers'
 
 const destination = createTestIntegration(definition)
 const SEGMENTS = `/3.0/lists/${AUDIENCE_ID}/segments`
@@ -189,14 +199,17 @@ describe('createAudience', () => {
     })
   })
 
-  it('names the audience ID when the audience does not exist', async () => {
+  it('names the audience ID when the audience does not exist, and the audiences the token can see', async () => {
     metadata()
     api()
       .get(SEGMENTS)
       .query(true)
       .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
+    firstAudiences([{ id: 'b2c3d4e5f6', name: 'Customers' }])
 
-    await expect(destination.createAudience({ settings, audienceName: 'X' })).rejects.toThrow(`"${AUDIENCE_ID}"`)
+    const error = await rejectionOf(destination.createAudience({ settings, audienceName: 'X' }))
+    expect(error.message).toContain(`"${AUDIENCE_ID}"`)
+    expect(error.message).toContain('Audiences this connection can see: "Customers" (b2c3d4e5f6).')
   })
 })
 
@@ -239,10 +252,12 @@ describe('getAudience', () => {
       .get(`/3.0/lists/${AUDIENCE_ID}`)
       .query(true)
       .reply(...notFound)
+    firstAudiences([{ id: 'b2c3d4e5f6', name: 'Customers' }])
 
     const error = await rejectionOf<IntegrationError>(destination.getAudience({ settings, externalId: '4242' }))
 
     expect(error.message).toContain(`no audience "${AUDIENCE_ID}"`)
+    expect(error.message).toContain('"Customers" (b2c3d4e5f6)')
     expect(error.message).toContain('audience_id')
     expect(error.status).toBe(404)
   })

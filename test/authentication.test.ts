@@ -1,5 +1,5 @@
 import nock from 'nock'
-import { createRequestClient, createTestIntegration, RetryableError } from '@segment/actions-core'
+import { createRequestClient, createTestIntegration, IntegrationError, RetryableError } from '@segment/actions-core'
 import definition, { mailchimpCohorts } from '../src'
 import {
   API,
@@ -11,6 +11,7 @@ import {
   problem,
   settings,
   expectNotRequested,
+  firstAudiences,
   rejectionOf
 } from './helpers'
 
@@ -53,18 +54,60 @@ describe('testAuthentication', () => {
     await expect(destination.testAuthentication(settings)).rejects.toThrow(/Reconnect Mailchimp/)
   })
 
-  it('names the audience ID Mailchimp does not know', async () => {
+  it('names the audience ID Mailchimp does not know, and up to five audiences the token can see', async () => {
     metadata()
     api()
       .get('/3.0/lists/0000000000')
       .query(true)
       .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
+    const visible = ['Newsletter', 'Customers', 'Partners', 'Press', 'Events'].map((name, i) => ({
+      id: `a${i}b${i}c${i}d${i}e${i}`,
+      name
+    }))
+    const listing = firstAudiences(visible, 7)
     const error = await destination
       .testAuthentication({ ...settings, audience_id: '0000000000' })
       .catch((e: Error) => e)
     expect(error).toBeInstanceOf(Error)
     expect((error as Error).message).toContain('"0000000000"')
     expect((error as Error).message).toContain('audience_id')
+    expect((error as Error).message).toContain(
+      'Audiences this connection can see: "Newsletter" (a0b0c0d0e0), "Customers" (a1b1c1d1e1), "Partners" (a2b2c2d2e2), "Press" (a3b3c3d3e3), "Events" (a4b4c4d4e4) and 2 more.'
+    )
+    expect(listing.isDone()).toBe(true)
+  })
+
+  it('says so when the token sees no audience at all', async () => {
+    metadata()
+    api()
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query(true)
+      .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
+    firstAudiences([])
+    await expect(destination.testAuthentication(settings)).rejects.toThrow(
+      /no audience "57afe96172".*sees no audience in the account: create one in Mailchimp first/
+    )
+  })
+
+  it('still names the unknown audience ID when the audiences cannot be listed', async () => {
+    metadata()
+    api()
+      .get(`/3.0/lists/${AUDIENCE_ID}`)
+      .query(true)
+      .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
+    const listing = api().get('/3.0/lists').query(true).reply(503, 'Service Unavailable')
+    const test = definition.authentication?.testAuthentication
+    const error = await rejectionOf<IntegrationError>(
+      Promise.resolve().then(() =>
+        test?.(createRequestClient(), { settings, auth: { accessToken: TOKEN, refreshToken: '' } })
+      )
+    )
+    expect(error).toBeInstanceOf(IntegrationError)
+    expect(error.status).toBe(404)
+    expect(error.message).toBe(
+      'Mailchimp has no audience "57afe96172" in this account. Check the Audience ID setting (audience_id). In Mailchimp, open Audience > All contacts > Settings > Audience name and defaults: the Audience ID is shown there.'
+    )
+    expect(listing.isDone()).toBe(true)
   })
 
   it('reports a metadata endpoint that is down as retryable', async () => {

@@ -21,9 +21,12 @@ describe('the public contract', () => {
     for (const field of Object.values(fields)) expect(field.description.length).toBeGreaterThan(40)
   })
 
-  it('has the optional audience field tag_name', () => {
-    expect(Object.keys(definition.audienceFields)).toEqual(['tag_name'])
+  it('has the optional audience fields tag_name and audience_id, the audience ID with the picker', () => {
+    expect(Object.keys(definition.audienceFields)).toEqual(['tag_name', 'audience_id'])
     expect(definition.audienceFields.tag_name).toMatchObject({ type: 'string', required: false })
+    expect(definition.audienceFields.audience_id).toMatchObject({ type: 'string', required: false })
+    expect(definition.audienceFields.audience_id.dynamic).toBeInstanceOf(Function)
+    expect(definition.authentication?.fields.audience_id.dynamic).toBeInstanceOf(Function)
   })
 
   it('has the syncCohort action with exactly the contract’s fields, plus the reserved batch_keys and merge_fields', () => {

@@ -68,3 +68,17 @@ export async function rejectionOf<E = Error>(promise: Promise<unknown>): Promise
     (error: E) => error
   )
 }
+
+/** Mailchimp's `GET /lists` as the plugin asks it for an "unknown audience" error: the first five audiences. */
+export function firstAudiences(
+  lists: { id: string; name: string; member_count?: number }[],
+  total = lists.length
+): nock.Scope {
+  return api()
+    .get('/3.0/lists')
+    .query({ fields: 'lists.id,lists.name,lists.stats.member_count,total_items', count: '5', offset: '0' })
+    .reply(200, {
+      lists: lists.map(({ id, name, member_count = 0 }) => ({ id, name, stats: { member_count } })),
+      total_items: total
+    })
+}

@@ -30,6 +30,8 @@ interface EngageOptions {
   cohortName?: string
   /** The audience's computation key; tests that vary the cohort's spelling pass it here. */
   key?: string
+  /** The cohort's audience settings, which Engage sends as context.personas.audience_settings. */
+  audienceSettings?: { tag_name?: string; audience_id?: string }
 }
 
 /**
@@ -40,7 +42,7 @@ export function engage(
   address: string,
   inCohort: boolean,
   tagId?: string,
-  { cohortName, key = COHORT_KEY }: EngageOptions = {}
+  { cohortName, key = COHORT_KEY, audienceSettings }: EngageOptions = {}
 ): SegmentEvent {
   return {
     type: 'identify',
@@ -50,7 +52,8 @@ export function engage(
       personas: {
         computation_class: 'audience',
         computation_key: key,
-        ...(tagId === undefined ? {} : { external_audience_id: tagId })
+        ...(tagId === undefined ? {} : { external_audience_id: tagId }),
+        ...(audienceSettings === undefined ? {} : { audience_settings: audienceSettings })
       }
     }
   }

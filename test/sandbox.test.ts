@@ -126,6 +126,25 @@ describe('audiences', () => {
     expect((await call('GET', `/3.0/lists/${LIST}?exclude_fields=stats`)).json.stats).toBeUndefined()
   })
 
+  it("lists the account's audiences count at a time from offset (default 10), narrowed by fields", async () => {
+    for (let n = 1; n <= 11; n++) sandbox.addAudience({ id: `b${String(n).padStart(9, '0')}`, name: `Audience ${n}` })
+    const first = await call('GET', '/3.0/lists')
+    expect(first.json.lists).toHaveLength(10)
+    expect(first.json.total_items).toBe(12)
+    const page = await call(
+      'GET',
+      '/3.0/lists?fields=lists.id,lists.name,lists.stats.member_count,total_items&count=2&offset=1'
+    )
+    expect(page.json).toEqual({
+      lists: [
+        { id: 'b000000001', name: 'Audience 1', stats: { member_count: 0 } },
+        { id: 'b000000002', name: 'Audience 2', stats: { member_count: 0 } }
+      ],
+      total_items: 12
+    })
+    expect((await call('GET', '/3.0/lists?count=1001')).status).toBe(400)
+  })
+
   it('answers 404 Resource Not Found for an unknown audience', async () => {
     const reply = await call('GET', '/3.0/lists/ffffffffff')
     expect(reply.status).toBe(404)

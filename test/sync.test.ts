@@ -17,6 +17,7 @@ import {
   AUDIENCE_ID,
   api,
   expectNotRequested,
+  firstAudiences,
   metadata,
   problem,
   rejectionOf,
@@ -573,11 +574,14 @@ describe('syncCohort: failures that stop the whole batch', () => {
       .reply(...problem(404, 'Resource Not Found', 'The requested resource could not be found.'))
     const creating = subscribe().reply(200, createEveryone)
     const tagging = tagCall().reply(200, tagEveryone)
+    const listing = firstAudiences([{ id: 'b2c3d4e5f6', name: 'Customers' }])
 
     const results = await sync([engage('a@example.com', true), engage('b@example.com', false), engage('bad', true)])
 
     expect(statuses(results)).toEqual([404, 404, 400])
     expect(messageOf(results[1])).toMatch(/no audience "57afe96172".*audience_id/)
+    expect(messageOf(results[0])).toMatch(/can see: "Customers" \(b2c3d4e5f6\)\./)
+    expect(listing.isDone()).toBe(true)
     expectNotRequested(creating, tagging)
   })
 

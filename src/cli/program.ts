@@ -9,6 +9,7 @@ import { syncCohortRows } from './cohort-sync'
 import type { SyncSummary } from './cohort-sync'
 import { credentialsFrom } from './credentials'
 import { EXIT, TransientError, UsageError } from './errors'
+import { registerProbe } from './probe'
 import { formatReport, jsonReport, landed } from './report'
 import type { Target } from './report'
 
@@ -100,6 +101,8 @@ export async function run(args: string[], io: Io): Promise<number> {
     .action(async (options: SyncOptions) => {
       exitCode = await sync(options, io)
     })
+
+  registerProbe(program, io, (code) => (exitCode = code))
 
   try {
     await program.parseAsync(args, { from: 'user' })

@@ -89,10 +89,13 @@ export function mailchimpRoutes(world: World, site: Site): Route[] {
     route('/oauth2/metadata', { GET: metadata, POST: metadata }),
     route('/3.0/', { GET: () => ok({ ...account, login_id: '1' }) }),
     route('/3.0/ping', { GET: () => ok({ health_status: "Everything's Chimpy!" }) }),
+    // Every audience of the account, `count` at a time from `offset` (OAS `getLists`); `fields` applies to every GET.
     route('/3.0/lists', {
-      GET: () => {
-        const lists = [...world.audiences.values()].map((a) => a.listView())
-        return ok({ lists, total_items: lists.length })
+      GET: ({ query }) => {
+        const { count, offset } = paging(query)
+        const all = [...world.audiences.values()]
+        const lists = all.slice(offset, offset + count).map((a) => a.listView())
+        return ok({ lists, total_items: all.length })
       }
     }),
     route('/3.0/lists/{list_id}', {

@@ -1,53 +1,63 @@
 import { IntegrationError } from '@segment/actions-core'
 import type { RequestClient } from '@segment/actions-core'
 import type { CreateAudienceInput, GetAudienceInput } from '@segment/actions-core/destination-kit'
+import { audienceFor, inAudience } from './audiences'
 import type { AudienceSettings, Settings } from './generated-types'
 import { connect } from './connection'
 import type { ResolvedOptions } from './options'
-import { checkAudienceId, checkTagId } from './validation'
+import { checkTagId } from './validation'
 
-/** Proves the token works (which also gives the data center) and that the audience exists in that account. */
+/**
+ * Proves the token works (which also gives the data center) and that the audience exists in that account; when it
+ * does not, the error names the audiences the token can see.
+ */
 export async function testConnection(
   request: RequestClient,
   settings: Settings,
   auth: { accessToken?: string } | undefined,
   options: ResolvedOptions
 ): Promise<void> {
-  const audienceId = checkAudienceId(settings.audience_id)
+  const audience = audienceFor(settings)
   const { client } = connect(request, { auth, settings }, options)
-  await client.getAudience(audienceId)
+  await inAudience(client, audience, () => client.getAudience(audience.id))
 }
 
 /**
- * Finds or creates the tag named after the cohort (or the operator's Tag Name) and returns its id. Mailchimp is always
- * asked: an operator connecting a cohort must not get the id of a tag deleted since it was cached.
+ * Finds or creates the tag named after the cohort (or the operator's Tag Name) in the cohort's audience (its own
+ * Mailchimp Audience ID, else the destination's) and returns its id. Mailchimp is always asked: an operator connecting
+ * a cohort must not get the id of a tag deleted since it was cached.
  */
 export async function createCohortTag(
   request: RequestClient,
   input: CreateAudienceInput<Settings, AudienceSettings>,
   options: ResolvedOptions
 ): Promise<{ externalId: string }> {
-  const audienceId = checkAudienceId(input.settings.audience_id)
+  const audience = audienceFor(input.settings, input.audienceSettings)
   const name = input.audienceSettings?.tag_name?.trim() || input.audienceName
-  const { lookups } = connect(request, { settings: input.settings, statsContext: input.statsContext }, options)
-  return { externalId: (await lookups.tagId(audienceId, name, { fresh: true, create: true })) as string }
+  const { client, lookups } = connect(request, { settings: input.settings, statsContext: input.statsContext }, options)
+  const tagId = await inAudience(client, audience, () =>
+    lookups.tagId(audience.id, name, { fresh: true, create: true })
+  )
+  return { externalId: tagId as string }
 }
 
-/** Confirms the tag behind `externalId` still exists in the audience. */
+/** Confirms the tag behind `externalId` still exists in the cohort's audience. */
 export async function getCohortTag(
   request: RequestClient,
   input: GetAudienceInput<Settings, AudienceSettings>,
   options: ResolvedOptions
 ): Promise<{ externalId: string }> {
-  const audienceId = checkAudienceId(input.settings.audience_id)
+  const audience = audienceFor(input.settings, input.audienceSettings)
   const tagId = checkTagId(input.externalId)
   const { client } = connect(request, { settings: input.settings, statsContext: input.statsContext }, options)
-  try {
-    await client.getTag(audienceId, tagId)
-  } catch (error) {
-    // A 404 here may mean the audience itself is gone; then the operator must fix audience_id, not the tag.
-    if (error instanceof IntegrationError && error.status === 404) await client.getAudience(audienceId)
-    throw error
-  }
+  await inAudience(client, audience, async () => {
+    try {
+      await client.getTag(audience.id, tagId)
+    } catch (error) {
+      // A 404 here may mean the audience itself is gone; then the operator must fix the audience ID, not the tag.
+      if (error instanceof IntegrationError && error.status === 404) await client.getAudience(audience.id)
+      throw error
+    }
+  })
   return { externalId: tagId }
 }

@@ -16,7 +16,8 @@ interface DeletionInput {
 /**
  * A deletion request (`onDelete`): permanently deletes the contact, only when the operator turned that on. Mailchimp
  * keeps contacts by email address and the request carries only `userId` and `anonymousId`, so one of them must be the
- * address.
+ * address. actions-core hands `onDelete` no audience settings, so the contact is deleted from the destination's
+ * audience (the Audience ID setting) only, never from audiences that single cohorts sync into.
  */
 export async function deleteContact(
   request: RequestClient,

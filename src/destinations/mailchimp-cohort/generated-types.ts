@@ -2,7 +2,7 @@
 
 export interface Settings {
   /**
-   * The ID of the Mailchimp audience to sync into: letters and digits, such as "57afe96172". In Mailchimp, open Audience > All contacts > Settings > Audience name and defaults: the Audience ID is shown there.
+   * The Mailchimp audience to sync into: pick it from your account's audiences, or type its ID (letters and digits, such as "57afe96172"). A cohort can use another audience of the same account (its Mailchimp Audience ID). In Mailchimp, open Audience > All contacts > Settings > Audience name and defaults: the Audience ID is shown there.
    */
   audience_id: string
   /**
@@ -20,4 +20,8 @@ export interface AudienceSettings {
    * The Mailchimp tag to sync this cohort into, fewer than 88 characters. Leave empty to use the cohort name. An existing tag with the same name (ignoring letter case) is reused.
    */
   tag_name?: string
+  /**
+   * The Mailchimp audience this cohort's tag lives in, when it is not the destination's Audience ID: pick one of your account's audiences, or type its ID (letters and digits, such as "57afe96172"). Leave empty to use the destination's Audience ID. In Mailchimp, open Audience > All contacts > Settings > Audience name and defaults: the Audience ID is shown there.
+   */
+  audience_id?: string
 }

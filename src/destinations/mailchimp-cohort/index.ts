@@ -1,6 +1,7 @@
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
-import type { AudienceDestinationDefinition } from '@segment/actions-core'
+import type { AudienceDestinationDefinition, GlobalSetting } from '@segment/actions-core'
 import { createCohortTag, getCohortTag, testConnection } from './audience'
+import { audienceChoices } from './audiences'
 import { deleteContact } from './deletion'
 import type { AudienceSettings, Settings } from './generated-types'
 import { resolveOptions } from './options'
@@ -22,6 +23,9 @@ export function mailchimpCohorts(
 ): AudienceDestinationDefinition<Settings, AudienceSettings> {
   // A wrong option is the embedding program's mistake, refused at once with a TypeError naming it.
   const resolved = resolveOptions(options)
+  // The audience picker: actions-core lets a setting or an audience field carry a function that lists choices.
+  const pickAudience: GlobalSetting['dynamic'] = (request, { settings, auth, dynamicFieldContext }) =>
+    audienceChoices(request, { settings, auth, query: dynamicFieldContext?.query }, resolved)
   return {
     name: 'Mailchimp Cohorts',
     slug: 'actions-mailchimp-cohorts',
@@ -34,9 +38,10 @@ export function mailchimpCohorts(
       fields: {
         audience_id: {
           label: 'Audience ID',
-          description: `The ID of the Mailchimp audience to sync into: letters and digits, such as "57afe96172". ${AUDIENCE_ID_HELP}`,
+          description: `The Mailchimp audience to sync into: pick it from your account's audiences, or type its ID (letters and digits, such as "57afe96172"). A cohort can use another audience of the same account (its Mailchimp Audience ID). ${AUDIENCE_ID_HELP}`,
           type: 'string',
-          required: true
+          required: true,
+          dynamic: pickAudience
         },
         email_property: {
           label: 'Email Property',
@@ -70,6 +75,13 @@ export function mailchimpCohorts(
           'The Mailchimp tag to sync this cohort into, fewer than 88 characters. Leave empty to use the cohort name. An existing tag with the same name (ignoring letter case) is reused.',
         type: 'string',
         required: false
+      },
+      audience_id: {
+        label: 'Mailchimp Audience ID',
+        description: `The Mailchimp audience this cohort's tag lives in, when it is not the destination's Audience ID: pick one of your account's audiences, or type its ID (letters and digits, such as "57afe96172"). Leave empty to use the destination's Audience ID. ${AUDIENCE_ID_HELP}`,
+        type: 'string',
+        required: false,
+        dynamic: pickAudience
       }
     },
 

@@ -37,17 +37,27 @@ export function isTagId(value: string | undefined): value is string {
   return value !== undefined && value.length <= MAX_TAG_ID_LENGTH && TAG_ID.test(value)
 }
 
+/** Where an audience ID came from: the destination's setting, or one cohort's audience settings. */
+export type AudienceIdSource = 'setting' | 'cohort'
+
+/** How an error names the field an audience ID came from, so the operator knows which one to fix. */
+export const AUDIENCE_ID_FIELD: Record<AudienceIdSource, string> = {
+  setting: 'The Audience ID setting (audience_id)',
+  cohort: "The cohort's Mailchimp Audience ID (audience_id in its audience settings)"
+}
+
 /** The audience ID goes into every URL path, so only letters and digits pass. */
-export function checkAudienceId(audienceId: unknown): string {
+export function checkAudienceId(audienceId: unknown, source: AudienceIdSource = 'setting'): string {
   const id = typeof audienceId === 'string' ? audienceId.trim() : ''
+  const field = AUDIENCE_ID_FIELD[source]
   if (id.length > MAX_AUDIENCE_ID_LENGTH) {
     throw new PayloadValidationError(
-      `The Audience ID setting (audience_id) has ${id.length} characters, more than ${MAX_AUDIENCE_ID_LENGTH}; Mailchimp's look like "57afe96172". Copy it again from Mailchimp. ${AUDIENCE_ID_HELP}`
+      `${field} has ${id.length} characters, more than ${MAX_AUDIENCE_ID_LENGTH}; Mailchimp's look like "57afe96172". Copy it again from Mailchimp. ${AUDIENCE_ID_HELP}`
     )
   }
   if (!AUDIENCE_ID.test(id)) {
     throw new PayloadValidationError(
-      `The Audience ID setting (audience_id) must be letters and digits only, like "57afe96172"; got ${quote(
+      `${field} must be letters and digits only, like "57afe96172"; got ${quote(
         String(audienceId ?? '')
       )}. ${AUDIENCE_ID_HELP}`
     )

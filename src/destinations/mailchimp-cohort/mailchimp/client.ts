@@ -13,6 +13,7 @@ import { isThrottle, mailchimpError, parseJson, redirectRefused, transportError,
 import type { RequestSubject } from './errors'
 import {
   Audience,
+  AudiencePage,
   BatchSubscribeAnswer,
   Contact,
   MergeFieldPage,
@@ -23,7 +24,7 @@ import {
   TagMembersAnswer,
   TagPage
 } from './schemas'
-import type { MergeField } from './schemas'
+import type { AudienceSummary, MergeField } from './schemas'
 import type { Contact as ContactAnswer } from './schemas'
 
 /** A row of a batch subscribe: a contact to create, if it does not exist yet, with this status. */
@@ -35,6 +36,9 @@ export interface NewContact {
 
 /** A contact's merge field values by merge tag (`FNAME`, `LNAME`…). */
 type MergeFieldValues = Record<string, unknown>
+
+/** What the plugin reads of each audience in `GET /lists`: name, ID and active contacts. */
+const AUDIENCE_LIST_FIELDS = 'lists.id,lists.name,lists.stats.member_count,total_items'
 
 /** Mailchimp's detail when a segment id is not a static segment of the audience. */
 const STATIC_SEGMENT_MISSING = /static segment with an id of .* does not exist/i
@@ -89,6 +93,26 @@ export class MailchimpClient {
       schema: Audience,
       query: { fields: 'id,name,double_optin' },
       subject: audienceSubject(id)
+    })
+  }
+
+  /** Every audience the token can see, a page of up to 1,000 at a time (the audience picker). */
+  async *audiences(): AsyncGenerator<AudienceSummary[]> {
+    yield* this.pages('/lists', {
+      endpoint: 'list-audiences',
+      schema: AudiencePage,
+      items: (page) => page.lists,
+      query: { fields: AUDIENCE_LIST_FIELDS },
+      subject: {}
+    })
+  }
+
+  /** The first `count` audiences the token can see, and how many there are in all: one request (the unknown-ID hint). */
+  async firstAudiences(count: number): Promise<AudiencePage> {
+    return this.call('GET', '/lists', {
+      endpoint: 'list-audiences',
+      schema: AudiencePage,
+      query: { fields: AUDIENCE_LIST_FIELDS, count, offset: 0 }
     })
   }
 

@@ -23,6 +23,21 @@ export const Audience = z.object({
 })
 export type Audience = z.infer<typeof Audience>
 
+/** One audience as `GET /lists` lists it, with only the fields the plugin asks for (`stats.member_count`: active). */
+export const AudienceSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  stats: z.object({ member_count: z.number().int().optional() }).optional()
+})
+export type AudienceSummary = z.infer<typeof AudienceSummary>
+
+/** `GET /lists`: one page of the account's audiences. */
+export const AudiencePage = z.object({
+  lists: z.array(AudienceSummary),
+  total_items: z.number().int()
+})
+export type AudiencePage = z.infer<typeof AudiencePage>
+
 /** A static segment, which is what Mailchimp calls a tag. */
 export const Tag = z.object({
   id: z.number().int(),

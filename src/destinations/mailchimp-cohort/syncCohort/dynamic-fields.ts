@@ -1,19 +1,25 @@
 import type { DynamicFieldResponse, RequestClient } from '@segment/actions-core'
-import type { Settings } from '../generated-types'
+import { audienceFor } from '../audiences'
+import type { AudienceSettings, Settings } from '../generated-types'
 import { connect } from '../connection'
 import type { ResolvedOptions } from '../options'
-import { checkAudienceId } from '../validation'
 
-/** The audience's real merge fields, offered as keys of the Merge Fields mapping: "First Name (FNAME)". */
+/**
+ * The audience's real merge fields, offered as keys of the Merge Fields mapping: "First Name (FNAME)". The audience is
+ * the cohort's own when the host hands its audience settings over, else the destination's.
+ */
 export async function mergeFieldChoices(
   request: RequestClient,
-  settings: Settings,
-  auth: { accessToken?: string } | undefined,
+  {
+    settings,
+    audienceSettings,
+    auth
+  }: { settings: Settings; audienceSettings?: AudienceSettings; auth?: { accessToken?: string } },
   options: ResolvedOptions
 ): Promise<DynamicFieldResponse> {
   try {
     const { client } = connect(request, { auth, settings }, options)
-    const fields = await client.mergeFields(checkAudienceId(settings.audience_id))
+    const fields = await client.mergeFields(audienceFor(settings, audienceSettings).id)
     return {
       choices: fields.map((field) => ({
         label: `${field.name} (${field.tag})`,

@@ -8,13 +8,13 @@ import type { NewContact } from '../mailchimp/client'
 import { eachBounded } from '../mailchimp/limits'
 import type { ResolvedOptions } from '../options'
 import { NO_TELEMETRY, telemetry } from '../telemetry'
-import { checkAudienceId } from '../validation'
+import { audienceFor, explainUnknownAudience } from '../audiences'
 import { CohortTag } from './cohort-tag'
 import type { Payload } from './generated-types'
 import { MergeFields } from './merge-fields'
 import type { MergeFieldValues, MergeWrite } from './merge-fields'
 import { Outcomes } from './outcomes'
-import type { ContactOutcome, Outcome, Settled } from './outcomes'
+import type { ContactOutcome, Failed, Outcome, Settled } from './outcomes'
 import { planSync } from './plan'
 import type { Chunk, ContactChange } from './plan'
 import { asSyncError, creationRefused, isFatal, isMissingTag, noTagToAdd, notJoined, tagRefused } from './refusals'
@@ -54,25 +54,41 @@ export async function syncCohortEvents(
 
   const work = plan.tags.flatMap((tag) => tag.chunks.map((chunk) => ({ tag, chunk })))
   let sync: CohortSync | undefined
+  // The batch's audience is the cohort's own (its audience settings), else the destination's.
+  let audience: ReturnType<typeof audienceFor> | undefined
   try {
     if (work.length > 0) {
-      const connection = connect(request, { ...input, telemetry: reports }, options)
-      sync = new CohortSync(connection, checkAudienceId(input.settings.audience_id), options)
+      audience = audienceFor(input.settings, input.audienceSettings)
+      sync = new CohortSync(connect(request, { ...input, telemetry: reports }, options), audience.id, options)
     }
   } catch (caught) {
     const outcome: ContactOutcome = { ok: false, error: asSyncError(caught) }
     for (const { chunk } of work) for (const contact of contactsOf(chunk)) outcomes.record({ contact, outcome })
   }
-  if (sync) {
+  let all = outcomes.all()
+  if (sync && audience) {
     const running = sync
     const tags = new Map(plan.tags.map((tag) => [tag, running.tag(tag)]))
     await eachBounded(work, options.maxRequestsInFlight, async ({ tag, chunk }) => {
       for (const settled of await running.chunk(tags.get(tag) as CohortTag, chunk)) outcomes.record(settled)
     })
+    all = await withUnknownAudienceExplained(outcomes.all(), running, audience)
   }
-  const all = outcomes.all()
   if (reports !== NO_TELEMETRY) reports.batch(outcomes.summary(all))
   return all
+}
+
+/** An unknown audience fails every event with one error; one more request names the audiences the token can see. */
+async function withUnknownAudienceExplained(
+  all: Outcome[],
+  sync: CohortSync,
+  audience: ReturnType<typeof audienceFor>
+): Promise<Outcome[]> {
+  const unknown = (outcome: Outcome): outcome is Failed => !outcome.ok && outcome.error.code === 'AUDIENCE_NOT_FOUND'
+  const first = all.find(unknown)
+  if (!first) return all
+  const explained = (await explainUnknownAudience(sync.client, audience, first.error)) as Failed['error']
+  return all.map((outcome) => (unknown(outcome) ? { ...outcome, error: explained } : outcome))
 }
 
 function contactsOf(chunk: Chunk): ContactChange[] {
@@ -97,6 +113,10 @@ class CohortSync {
     private readonly options: ResolvedOptions
   ) {
     this.mergeFields = new MergeFields(connection, audienceId)
+  }
+
+  get client() {
+    return this.connection.client
   }
 
   tag(plan: { tagId?: string; tagName?: string; chunks: Chunk[] }): CohortTag {

@@ -32,7 +32,8 @@ export function syncCohort(options: ResolvedOptions): ActionDefinition<Settings,
     },
     dynamicFields: {
       merge_fields: {
-        __keys__: (request, { settings, auth }) => mergeFieldChoices(request, settings, auth, options)
+        __keys__: (request, { settings, audienceSettings, auth }) =>
+          mergeFieldChoices(request, { settings, audienceSettings, auth }, options)
       }
     },
     perform: async (request, { payload, audienceMembership, ...context }) => {
