@@ -1,5 +1,7 @@
+import { RetryableError } from '@segment/actions-core'
 import {
   creationsFrom,
+  EVERY_ROW_CREATED,
   joinVerdict,
   leaveVerdict,
   tagAnswerFrom,
@@ -28,7 +30,16 @@ describe('reading a batch subscribe answer', () => {
         ]
       })
     )
-    expect(Object.fromEntries(creations)).toEqual({
+    const said = (key: string) => [key, creations.get(key)]
+    const keys = [
+      'new@mail.sample-shop.dev',
+      'updated@mail.sample-shop.dev',
+      'old@mail.sample-shop.dev',
+      'gone@mail.sample-shop.dev',
+      'erased@mail.sample-shop.dev',
+      'nobody@example.com'
+    ]
+    expect(Object.fromEntries(keys.map(said))).toEqual({
       'new@mail.sample-shop.dev': { kind: 'created' },
       'updated@mail.sample-shop.dev': { kind: 'exists' },
       'old@mail.sample-shop.dev': { kind: 'exists' },
@@ -60,7 +71,7 @@ describe('reading a batch subscribe answer', () => {
   })
 
   it('leaves out addresses the answer does not mention: they are unconfirmed', () => {
-    expect(subscribe(subscribeAnswer({})).has('ada@mail.sample-shop.dev')).toBe(false)
+    expect(subscribe(subscribeAnswer({})).get('ada@mail.sample-shop.dev')).toBeUndefined()
     expect(UNCONFIRMED).toEqual({ kind: 'unconfirmed' })
   })
 })
@@ -111,5 +122,60 @@ describe('reading a tag answer', () => {
     ['refused for another reason', 'odd@mail.sample-shop.dev', { ok: false, reason: 'Something else went wrong' }]
   ] as const)('a leaver %s', (_, key, verdict) => {
     expect(leaveVerdict(key, answer)).toEqual(verdict)
+  })
+})
+
+describe('reading an answer that confirms everything, by its counts alone', () => {
+  const emails = Array.from({ length: 500 }, (_, n) => `person${n}@mail.sample-shop.dev`)
+
+  it('takes a batch subscribe that created every row sent, and refused none, for every address created', () => {
+    const answer = BatchSubscribeAnswer.parse(
+      subscribeAnswer({ created: emails.map((email) => ({ email, status: 'subscribed' as const })) })
+    )
+    const fast = creationsFrom(answer, emails.length)
+    const slow = creationsFrom(answer)
+    expect(fast).toBe(EVERY_ROW_CREATED)
+    expect(emails.every((email) => fast.get(email)?.kind === 'created' && slow.get(email)?.kind === 'created')).toBe(
+      true
+    )
+  })
+
+  it.each([
+    ['a row refused', { created: emails.slice(1), errors: [looksFake(emails[0])] }],
+    ['a row that already was a contact', { created: emails.slice(1), errors: [contactExists(emails[0])] }],
+    ['a row fewer than sent', { created: emails.slice(1) }]
+  ])('reads address by address when the answer has %s', (_, rows) => {
+    const answer = BatchSubscribeAnswer.parse(
+      subscribeAnswer({
+        created: rows.created.map((email) => ({ email, status: 'subscribed' as const })),
+        errors: 'errors' in rows ? rows.errors : []
+      })
+    )
+    const said = creationsFrom(answer, emails.length)
+    expect(said).not.toBe(EVERY_ROW_CREATED)
+    expect(said.get(emails[0])?.kind).not.toBe('created')
+    expect(said.get(emails[1])?.kind).toBe('created')
+  })
+
+  it('takes a tag call that added and removed everything sent, refusing nothing, for every verdict confirmed', () => {
+    const [joiners, leavers] = [emails.slice(0, 300), emails.slice(300)]
+    const answer = TagMembersAnswer.parse(tagAnswer({ added: joiners, removed: leavers }))
+    for (const read of [tagAnswerFrom(answer, { add: 300, remove: 200 }), tagAnswerFrom(answer)]) {
+      expect(joiners.every((email) => joinVerdict(email, { kind: 'created' }, read).ok)).toBe(true)
+      expect(leavers.every((email) => leaveVerdict(email, read).ok)).toBe(true)
+    }
+  })
+
+  it('reads address by address when the tag call added fewer than it was sent', () => {
+    const answer = TagMembersAnswer.parse(tagAnswer({ added: emails.slice(1) }))
+    const read = tagAnswerFrom(answer, { add: emails.length, remove: 0 })
+    expect(joinVerdict(emails[0], { kind: 'created' }, read)).toEqual({ ok: false, why: 'created_not_tagged' })
+    expect(joinVerdict(emails[1], { kind: 'created' }, read)).toEqual({ ok: true, result: 'created_and_added' })
+  })
+
+  it('refuses, as unreadable and retryable, an answer whose member it must read has no address', () => {
+    const answer = BatchSubscribeAnswer.parse({ new_members: [{ id: 'x' }], updated_members: [], errors: [] })
+    expect(() => creationsFrom(answer, 2)).toThrow(RetryableError)
+    expect(() => creationsFrom(answer, 2)).toThrow(/could not be read/)
   })
 })

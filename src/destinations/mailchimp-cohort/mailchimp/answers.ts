@@ -1,4 +1,6 @@
 import { foldEmail } from '../email'
+import { unreadableAnswer } from './errors'
+import { Member } from './schemas'
 import type { BatchSubscribeAnswer, TagMembersAnswer } from './schemas'
 
 // What Mailchimp's answers to the two batch calls mean for each address: pure reading, no I/O, no outcomes. The
@@ -30,12 +32,35 @@ const CREATED: Creation = { kind: 'created' }
 const EXISTS: Creation = { kind: 'exists' }
 export const UNCONFIRMED: Creation = { kind: 'unconfirmed' }
 
-/** What batch subscribe said, by address key. Addresses it did not mention are absent: they are UNCONFIRMED. */
-export function creationsFrom(answer: BatchSubscribeAnswer): Map<string, Creation> {
+/** What an answer said of each address, by key: undefined for an address it did not mention. */
+export interface Said<T> {
+  get(key: string): T | undefined
+}
+
+/** The same for every address: an answer that accounted for each one alike. */
+const everyone = <T>(value: T): Said<T> => ({ get: () => value })
+
+/** A batch subscribe that created every row it was sent and refused none. */
+export const EVERY_ROW_CREATED: Said<Creation> = everyone(CREATED)
+
+/** A member's address as a key; a member without one makes the whole answer unreadable, as zod would have. */
+function keyOf(member: unknown, what: string): string {
+  const parsed = Member.safeParse(member)
+  if (!parsed.success) throw unreadableAnswer(what)
+  return foldEmail(parsed.data.email_address)
+}
+
+/**
+ * What batch subscribe said, by address key; addresses it did not mention are UNCONFIRMED. Given how many rows were
+ * sent, an answer that created every one of them and refused none is read without looking at a single address.
+ */
+export function creationsFrom(answer: BatchSubscribeAnswer, sent?: number): Said<Creation> {
+  const { new_members, updated_members, errors } = answer
+  if (new_members.length === sent && errors.length === 0 && updated_members.length === 0) return EVERY_ROW_CREATED
   const creations = new Map<string, Creation>()
-  for (const member of answer.new_members) creations.set(foldEmail(member.email_address), CREATED)
-  for (const member of answer.updated_members) creations.set(foldEmail(member.email_address), EXISTS)
-  for (const row of answer.errors) creations.set(foldEmail(row.email_address), rowCreation(row))
+  for (const member of new_members) creations.set(keyOf(member, 'the batch subscribe'), CREATED)
+  for (const member of updated_members) creations.set(keyOf(member, 'the batch subscribe'), EXISTS)
+  for (const row of errors) creations.set(foldEmail(row.email_address), rowCreation(row))
   return creations
 }
 
@@ -55,19 +80,31 @@ function rowReason(row: BatchSubscribeAnswer['errors'][number]): string {
 
 /** What the tag call said, by address key. */
 export interface TagAnswer {
-  added: Set<string>
-  removed: Set<string>
+  added: Said<true>
+  removed: Said<true>
   /** Mailchimp's reason for each address it reported in `errors`. */
-  reasons: Map<string, string>
+  reasons: Said<string>
 }
 
-export function tagAnswerFrom(answer: TagMembersAnswer): TagAnswer {
-  const added = new Set<string>()
-  const removed = new Set<string>()
+const NOBODY: Said<never> = { get: () => undefined }
+/** Every joiner added, every leaver removed, nothing refused. */
+const ALL_DONE: TagAnswer = { added: everyone(true), removed: everyone(true), reasons: NOBODY }
+
+/**
+ * What the tag call said, by address key. Given how many addresses were sent to add and to remove, an answer that
+ * added and removed every one of them and refused none is read without looking at a single address.
+ */
+export function tagAnswerFrom(answer: TagMembersAnswer, sent?: { add: number; remove: number }): TagAnswer {
+  const { members_added, members_removed, errors } = answer
+  if (sent && errors.length === 0 && members_added.length === sent.add && members_removed.length === sent.remove) {
+    return ALL_DONE
+  }
+  const added = new Map<string, true>()
+  const removed = new Map<string, true>()
   const reasons = new Map<string, string>()
-  for (const member of answer.members_added) added.add(foldEmail(member.email_address))
-  for (const member of answer.members_removed) removed.add(foldEmail(member.email_address))
-  for (const { email_addresses, error } of answer.errors) {
+  for (const member of members_added) added.set(keyOf(member, 'the tag call'), true)
+  for (const member of members_removed) removed.set(keyOf(member, 'the tag call'), true)
+  for (const { email_addresses, error } of errors) {
     for (const email of email_addresses) reasons.set(foldEmail(email), error?.trim() || 'no reason given')
   }
   return { added, removed, reasons }
@@ -98,7 +135,7 @@ const JOINED = {
  * with Skip), `tag` what the tag call said.
  */
 export function joinVerdict(key: string, creation: Creation | undefined, tag: TagAnswer): JoinVerdict {
-  if (tag.added.has(key)) return creation?.kind === 'created' ? JOINED.created : JOINED.added
+  if (tag.added.get(key)) return creation?.kind === 'created' ? JOINED.created : JOINED.added
   const reason = tag.reasons.get(key)
   if (reason !== undefined && ALREADY_TAGGED.test(reason)) return JOINED.already
   // Mailchimp confirmed the contact exists and refused nothing: the tag was already on it.
@@ -115,7 +152,7 @@ export type LeaveVerdict = { ok: true; result: 'removed' | 'not_tagged' } | { ok
 const LEFT = { removed: { ok: true, result: 'removed' }, notTagged: { ok: true, result: 'not_tagged' } } as const
 
 export function leaveVerdict(key: string, tag: TagAnswer): LeaveVerdict {
-  if (tag.removed.has(key)) return LEFT.removed
+  if (tag.removed.get(key)) return LEFT.removed
   const reason = tag.reasons.get(key)
   // Mailchimp ignores addresses that do not carry the tag or are not in the audience: either way it is off.
   if (reason === undefined || NOT_CARRYING.test(reason)) return LEFT.notTagged

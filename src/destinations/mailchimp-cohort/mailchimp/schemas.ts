@@ -56,7 +56,13 @@ export const TagPage = z.object({
 export const NoContent = z.object({})
 
 /** The part of a member object the plugin reads; Mailchimp sends the whole contact. */
-const Member = z.object({ email_address: z.string() })
+export const Member = z.object({ email_address: z.string() })
+
+/**
+ * The member lists of the two batch answers. Their length is read always; a member only when the answer must be read
+ * address by address, and it is checked then (`answers.ts`): a batch answer that confirms everything costs no more.
+ */
+const Members = z.array(z.unknown())
 
 /** Answer of a member upsert (`PUT /lists/{list_id}/members/{subscriber_hash}`): the contact as it now is. */
 export const Contact = z.object({ email_address: z.string(), status: z.string().optional() })
@@ -85,8 +91,8 @@ export const MergeFieldPage = z.object({
 
 /** Answer of `POST /lists/{list_id}` (batch subscribe). HTTP 200 even when rows fail: each failure is in `errors`. */
 export const BatchSubscribeAnswer = z.object({
-  new_members: z.array(Member),
-  updated_members: z.array(Member),
+  new_members: Members,
+  updated_members: Members,
   errors: z.array(
     z.object({
       email_address: z.string(),
@@ -101,8 +107,8 @@ export type BatchSubscribeAnswer = z.infer<typeof BatchSubscribeAnswer>
 
 /** Answer of `POST /lists/{list_id}/segments/{segment_id}` (batch add/remove on a tag). */
 export const TagMembersAnswer = z.object({
-  members_added: z.array(Member),
-  members_removed: z.array(Member),
+  members_added: Members,
+  members_removed: Members,
   errors: z.array(z.object({ email_addresses: z.array(z.string()), error: z.string().optional() }))
 })
 export type TagMembersAnswer = z.infer<typeof TagMembersAnswer>

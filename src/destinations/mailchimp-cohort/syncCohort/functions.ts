@@ -2,8 +2,15 @@ import type { Logger, RequestClient, StateContext, StatsContext } from '@segment
 import { connect } from '../connection'
 import type { Connection } from '../connection'
 import type { AudienceSettings, Settings } from '../generated-types'
-import { creationsFrom, joinVerdict, leaveVerdict, tagAnswerFrom, UNCONFIRMED } from '../mailchimp/answers'
-import type { Creation, TagAnswer } from '../mailchimp/answers'
+import {
+  creationsFrom,
+  EVERY_ROW_CREATED,
+  joinVerdict,
+  leaveVerdict,
+  tagAnswerFrom,
+  UNCONFIRMED
+} from '../mailchimp/answers'
+import type { Creation, Said, TagAnswer } from '../mailchimp/answers'
 import type { NewContact } from '../mailchimp/client'
 import { eachBounded } from '../mailchimp/limits'
 import type { ResolvedOptions } from '../options'
@@ -65,15 +72,14 @@ export async function syncCohortEvents(
     const outcome: ContactOutcome = { ok: false, error: asSyncError(caught) }
     for (const { chunk } of work) for (const contact of contactsOf(chunk)) outcomes.record({ contact, outcome })
   }
-  let all = outcomes.all()
-  if (sync && audience) {
+  if (sync) {
     const running = sync
     const tags = new Map(plan.tags.map((tag) => [tag, running.tag(tag)]))
     await eachBounded(work, options.maxRequestsInFlight, async ({ tag, chunk }) => {
       for (const settled of await running.chunk(tags.get(tag) as CohortTag, chunk)) outcomes.record(settled)
     })
-    all = await withUnknownAudienceExplained(outcomes.all(), running, audience)
   }
+  const all = sync && audience ? await withUnknownAudienceExplained(outcomes.all(), sync, audience) : outcomes.all()
   if (reports !== NO_TELEMETRY) reports.batch(outcomes.summary(all))
   return all
 }
@@ -138,7 +144,7 @@ class CohortSync {
       if (!spelled) return failed([...adds, ...removes], this.fatal as SyncError)
       settle(spelled.settled)
       const creating = spelled.ready.filter((contact) => contact.statusIfNew !== 'skip')
-      const created = await this.createMissing(creating, spelled.values)
+      const created = await this.createMissing(creating, spelled.values, creating.length === spelled.ready.length)
       settle(created.settled)
       const writes = created.writes.filter((write) => {
         // Compliance-state addresses may be contacts (say, unsubscribed): the upsert never subscribes anyone.
@@ -152,7 +158,9 @@ class CohortSync {
       settle(upserted.settled)
       const notWritten = new Set(upserted.settled.map(({ contact }) => contact))
       const joiners = spelled.ready.filter(
-        (contact) => (contact.statusIfNew === 'skip' || created.creations.has(contact.key)) && !notWritten.has(contact)
+        (contact) =>
+          (contact.statusIfNew === 'skip' || created.creations.get(contact.key) !== undefined) &&
+          !notWritten.has(contact)
       )
       const written = (contact: ContactChange) =>
         upserted.written.has(contact) ||
@@ -172,13 +180,15 @@ class CohortSync {
    */
   private async createMissing(
     contacts: ContactChange[],
-    values: Map<ContactChange, MergeFieldValues>
-  ): Promise<{ creations: Map<string, Creation>; writes: MergeWrite[]; settled: Settled[] }> {
+    values: Map<ContactChange, MergeFieldValues>,
+    /** Whether `contacts` are all the chunk's joiners (none kept out by Skip). */
+    everyJoiner: boolean
+  ): Promise<{ creations: Said<Creation>; writes: MergeWrite[]; settled: Settled[] }> {
     const creations = new Map<string, Creation>()
     const writes: MergeWrite[] = []
     if (contacts.length === 0) return { creations, writes, settled: [] }
     if (this.fatal) return { creations, writes, settled: failed(contacts, this.fatal) }
-    let said: Map<string, Creation>
+    let said: Said<Creation>
     try {
       const statusOf = await this.statuses(contacts)
       const rows: NewContact[] = contacts.map((contact) => {
@@ -189,10 +199,12 @@ class CohortSync {
           ? { email_address: contact.email, status, merge_fields: merge }
           : { email_address: contact.email, status }
       })
-      said = creationsFrom(await this.connection.client.addNewContacts(this.audienceId, rows))
+      said = creationsFrom(await this.connection.client.addNewContacts(this.audienceId, rows), rows.length)
     } catch (caught) {
       return { creations, writes: [], settled: failed(contacts, asSyncError(caught)) }
     }
+    // Every row created: nothing to read address by address, unless Skip kept some joiners out of the rows.
+    if (said === EVERY_ROW_CREATED && everyJoiner) return { creations: said, writes, settled: [] }
     const settled: Settled[] = []
     for (const contact of contacts) {
       const creation = said.get(contact.key) ?? UNCONFIRMED
@@ -221,7 +233,7 @@ class CohortSync {
     change: {
       joiners: ContactChange[]
       leavers: ContactChange[]
-      creations: Map<string, Creation>
+      creations: Said<Creation>
       written: (contact: ContactChange) => boolean
     }
   ): Promise<Settled[]> {
@@ -256,7 +268,8 @@ class CohortSync {
   private async sendTagUpdate(tagId: string, joiners: ContactChange[], leavers: ContactChange[]): Promise<TagAnswer> {
     const add = joiners.map((contact) => contact.email)
     const remove = leavers.map((contact) => contact.email)
-    return tagAnswerFrom(await this.connection.client.updateTagMembers(this.audienceId, tagId, add, remove))
+    const answer = await this.connection.client.updateTagMembers(this.audienceId, tagId, add, remove)
+    return tagAnswerFrom(answer, { add: add.length, remove: remove.length })
   }
 
   /** Reads Mailchimp's answer back onto each contact: what it confirmed, and its reason for each address it refused. */
