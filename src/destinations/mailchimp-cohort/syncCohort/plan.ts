@@ -69,20 +69,20 @@ function nonEmpty(value: unknown): string | undefined {
  * the settings name.
  */
 function emailOf(payload: Payload, emailProperty: string): { email: string; key: string } {
-  const explicit = nonEmpty(payload.email)
-  const value = explicit ?? ownProperty(payload.user_properties, emailProperty)
+  const explicit = typeof payload.email === 'string' ? payload.email.trim() : ''
+  const value: unknown = explicit !== '' ? explicit : ownProperty(payload.user_properties, emailProperty)
   // Named only when the value is refused: every event passes through here.
   const source = () =>
-    explicit !== undefined ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
-  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    explicit !== '' ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
+  const trimmed = typeof value === 'string' ? value.trim() : undefined
+  if (value === undefined || value === null || trimmed === '') {
     throw new PayloadValidationError(
       `No email address: the Email field is empty and ${source()} is missing or empty. Send the email in that property, or change the Email Property setting.`
     )
   }
-  if (typeof value !== 'string') {
+  if (trimmed === undefined) {
     throw new PayloadValidationError(`No email address: ${source()} holds a ${typeof value}, not an email address.`)
   }
-  const trimmed = value.trim()
   const checked = checkEmail(trimmed)
   if (!checked.ok) {
     const length =
@@ -141,8 +141,9 @@ function mergeFieldsOf(payload: Payload): Record<string, unknown> | undefined {
 }
 
 function chunksOf(contacts: ContactChange[]): Chunk[] {
-  const adds = contacts.filter((contact) => contact.inCohort)
-  const removes = contacts.filter((contact) => !contact.inCohort)
+  const adds: ContactChange[] = []
+  const removes: ContactChange[] = []
+  for (const contact of contacts) (contact.inCohort ? adds : removes).push(contact)
   const count = Math.max(
     Math.ceil(adds.length / CONTACTS_PER_REQUEST),
     Math.ceil(removes.length / CONTACTS_PER_REQUEST)
