@@ -260,7 +260,7 @@ describe('requests in flight', () => {
         .map((t) => t.name)
         .sort()
     ).toEqual(['Cohort 0', 'Cohort 1', 'Cohort 2'])
-  })
+  }, 30_000)
 
   it('says merge_fields written only for the tag whose sync wrote them', async () => {
     sandbox.addContacts(audienceId, [{ email_address: email(1), status: 'subscribed' }])

@@ -150,57 +150,61 @@ describe('bounded concurrency', () => {
   it.each([
     ['Mailchimp’s limit by default', undefined, MAILCHIMP_CONNECTIONS],
     ['the ceiling the embedding program sets', 6, 6]
-  ])('lets one large batch use the account’s whole share, up to %s, and no more', async (_, ceiling, limit) => {
-    let inFlight = 0
-    let most = 0
-    const held: (() => void)[] = []
-    let timer: NodeJS.Timeout | undefined
-    const release = () => {
-      timer = undefined
-      held.splice(0).forEach((answer) => answer())
-    }
-    // Answers are held until the plugin has as many requests open as it may (then a moment more, so that a plugin
-    // going past the limit shows it), or until no request has come for a while (the tail of the batch). A correct
-    // plugin reaches exactly the limit however fast this machine is.
-    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      let text = ''
-      req.on('data', (chunk: Buffer) => (text += chunk.toString()))
-      req.on('end', () => {
-        inFlight++
-        most = Math.max(most, inFlight)
-        held.push(() => {
-          inFlight--
-          res.setHeader('content-type', 'application/json')
-          res.end(JSON.stringify(mailchimpAnswer(req.method ?? 'GET', req.url ?? '/', text)))
+  ])(
+    'lets one large batch use the account’s whole share, up to %s, and no more',
+    async (_, ceiling, limit) => {
+      let inFlight = 0
+      let most = 0
+      const held: (() => void)[] = []
+      let timer: NodeJS.Timeout | undefined
+      const release = () => {
+        timer = undefined
+        held.splice(0).forEach((answer) => answer())
+      }
+      // Answers are held until the plugin has as many requests open as it may (then a moment more, so that a plugin
+      // going past the limit shows it), or until no request has come for a while (the tail of the batch). A correct
+      // plugin reaches exactly the limit however fast this machine is.
+      const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+        let text = ''
+        req.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        req.on('end', () => {
+          inFlight++
+          most = Math.max(most, inFlight)
+          held.push(() => {
+            inFlight--
+            res.setHeader('content-type', 'application/json')
+            res.end(JSON.stringify(mailchimpAnswer(req.method ?? 'GET', req.url ?? '/', text)))
+          })
+          clearTimeout(timer)
+          timer = setTimeout(release, inFlight >= limit ? 20 : 100)
         })
-        clearTimeout(timer)
-        timer = setTimeout(release, inFlight >= limit ? 20 : 100)
       })
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    const base = `http://127.0.0.1:${port}`
-    try {
-      const host = new Destination(
-        mailchimpCohorts({
-          endpoints: { metadataUrl: `${base}/oauth2/metadata`, apiBaseUrl: `${base}/3.0` },
-          maxRequestsInFlight: ceiling
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const { port } = server.address() as AddressInfo
+      const base = `http://127.0.0.1:${port}`
+      try {
+        const host = new Destination(
+          mailchimpCohorts({
+            endpoints: { metadataUrl: `${base}/oauth2/metadata`, apiBaseUrl: `${base}/3.0` },
+            maxRequestsInFlight: ceiling
+          })
+        )
+        // 20 chunks of 500: the share starts at 8 and grows one request at a time as clear answers come back.
+        const results = await host.executeBatch('syncCohort', {
+          events: cohort(10_000),
+          mapping: { ...mapping, batch_size: 10_000 },
+          settings,
+          auth
         })
-      )
-      // 20 chunks of 500: the share starts at 8 and grows one request at a time as clear answers come back.
-      const results = await host.executeBatch('syncCohort', {
-        events: cohort(10_000),
-        mapping: { ...mapping, batch_size: 10_000 },
-        settings,
-        auth
-      })
 
-      expect(results.filter((r) => r.status === 200)).toHaveLength(10_000)
-      expect(most).toBe(limit)
-    } finally {
-      await new Promise((resolve) => server.close(resolve))
-    }
-  })
+        expect(results.filter((r) => r.status === 200)).toHaveLength(10_000)
+        expect(most).toBe(limit)
+      } finally {
+        await new Promise((resolve) => server.close(resolve))
+      }
+    },
+    30_000
+  )
 })
 
 /** Just enough of Mailchimp for the concurrency test. */
