@@ -9,5 +9,6 @@ export type {
   MailchimpSandbox,
   MemberStatus,
   SandboxCounters,
+  SandboxInfo,
   SandboxOptions
 } from './types'
