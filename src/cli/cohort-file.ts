@@ -48,6 +48,7 @@ export const MAX_RECORD_CHARS = 64 * 1024
 const CHUNK_BYTES = 64 * 1024
 
 const LEADING_BREAKS = /^(?:\r\n|\n|\r)+/
+const TRAILING_BREAK = /(?:\r\n|\n|\r)$/
 const TRUE = new Set(['true', '1', 'yes', 'y', 'in'])
 const FALSE = new Set(['false', '0', 'no', 'n', 'out'])
 const n = (value: number) => value.toLocaleString('en-US')
@@ -140,18 +141,22 @@ export class CohortFile implements RowSource {
     pipeline(Readable.from(chunks), parser, () => undefined)
     let columns: Map<string, number> | undefined
     let nextLine = 1
+    let breaks = '\n'
     try {
       for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
         const written = raw.replace(LEADING_BREAKS, '')
         const line = nextLine + lineBreaks(raw.slice(0, raw.length - written.length))
         nextLine += lineBreaks(raw)
+        // csv-parse's raw text ends a CRLF record with its CR only: the record is written back with the file's break.
+        const text = written.replace(TRAILING_BREAK, '')
         if (!columns) {
           columns = this.columnsOf(record)
-          this.header = withLineBreak(written)
+          breaks = /\r\n?$/.test(written) ? '\r\n' : '\n'
+          this.header = text + breaks
           continue
         }
         const at = columns
-        yield { line, get: (column) => record[at.get(column) ?? -1], raw: withLineBreak(written) }
+        yield { line, get: (column) => record[at.get(column) ?? -1], raw: text + breaks }
       }
     } catch (error) {
       if (error instanceof UsageError) throw error
@@ -298,10 +303,6 @@ function lineBreaks(text: string): number {
     if (code === 10 || (code === 13 && text.charCodeAt(i + 1) !== 10)) count++
   }
   return count
-}
-
-function withLineBreak(text: string): string {
-  return /(?:\r\n|\n|\r)$/.test(text) ? text : `${text}\n`
 }
 
 /** JSON Lines, one object a line, each line at most MAX_RECORD_CHARS. */

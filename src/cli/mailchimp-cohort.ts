@@ -10,7 +10,7 @@ run(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  interactive: process.stderr.isTTY,
+  terminal: process.stderr.isTTY ? process.stderr : undefined,
   interrupt
 }).then(
   (code) => {

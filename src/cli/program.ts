@@ -23,8 +23,8 @@ export interface Io {
   env: NodeJS.ProcessEnv
   stdout: (text: string) => void
   stderr: (text: string) => void
-  /** Whether stderr is a terminal: the progress bar is drawn only there. */
-  interactive?: boolean
+  /** The terminal the progress bar is drawn on (stderr when it is one); none, no bar. */
+  terminal?: NodeJS.WritableStream
   /** Tests point `--sandbox` at a sandbox of their own instead of a fresh one. */
   sandbox?: SandboxHook
   retryDelayMs?: number
@@ -205,7 +205,7 @@ async function sync(options: SyncOptions, command: Command, io: Io): Promise<num
 
   const sources = removeFile ? [file, removeFile] : [file]
   const sizes = sources.map((source) => sizeOf(source.path))
-  const progress = new Progress(Boolean(io.interactive && !options.json))
+  const progress = new Progress(options.json ? undefined : io.terminal)
   const graceMs = io.graceMs ?? GRACE_MS
   const stopping = () => {
     progress.stop()

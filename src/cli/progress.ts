@@ -27,7 +27,8 @@ export class Progress {
   private bar?: SingleBar
   private phase?: { name: string; started: number }
 
-  constructor(private readonly enabled: boolean) {}
+  /** `terminal`: where the bar is drawn, when it is drawn at all. */
+  constructor(private readonly terminal?: NodeJS.WritableStream) {}
 
   /** Bytes of the files read so far. */
   reading(bytes: number, total: number): void {
@@ -47,14 +48,14 @@ export class Progress {
   }
 
   private show(name: string, unit: string, value: number, total: number): void {
-    if (!this.enabled) return
+    if (!this.terminal) return
     if (this.phase?.name !== name) {
       this.stop()
       this.phase = { name, started: Date.now() }
       this.bar = new SingleBar({
         format: ` ${name} {bar} {shown} of {all} ${unit}  {left}`,
         hideCursor: true,
-        stream: process.stderr
+        stream: this.terminal
       })
       this.bar.start(total, 0, { shown: '0', all: figure(total), left: '' })
     }
