@@ -8,6 +8,7 @@ import { join } from 'path'
 import type { DestinationDefinition } from '@segment/actions-core'
 import { Command } from 'commander'
 import type { Settings } from '../src'
+import { commandRows } from './command'
 import { cpuPairs, EVENTS_PER_ARM } from './cpu'
 import { destinationFor } from './host'
 import { MEMORY_BATCH, memoryRun } from './memory'
@@ -232,7 +233,8 @@ async function measure(plan: Plan): Promise<{ rows: Row[]; notes: string[] }> {
       ...requests.rows,
       ...(await cpuRows(plan, definition, sandbox)),
       ...(await throughputRows(plan, definition, sandbox)),
-      ...(await memoryRows(plan, definition, sandbox))
+      ...(await memoryRows(plan, definition, sandbox)),
+      ...(await commandRows(plan))
     ]
     return { rows, notes: requests.notes }
   } finally {

@@ -78,12 +78,15 @@ export class CohortFile implements RowSource {
   size = 0
   /** Size, time and inode at the first read: a file replaced between two reads is refused. */
   private identity?: string
+  /** Merge tags and the columns they come from. */
+  private readonly merge: [string, string][]
 
   constructor(
     readonly path: string,
     private readonly options: ReadOptions
   ) {
     this.name = basename(path)
+    this.merge = Object.entries(options.mergeColumns ?? {})
     this.holds = options.membershipColumn
       ? { joiners: true, leavers: true }
       : { joiners: options.defaultMembership, leavers: !options.defaultMembership }
@@ -205,15 +208,10 @@ export class CohortFile implements RowSource {
   }
 
   private rowOf({ line, get, raw }: NumberedRecord): CohortRow {
-    const { emailColumn, membershipColumn, mergeColumns = {}, defaultMembership } = this.options
-    const merge = Object.entries(mergeColumns)
-    const row: CohortRow = {
-      source: `${this.name}:${line}`,
-      email: get(emailColumn),
-      inCohort: defaultMembership,
-      raw,
-      ...(merge.length > 0 ? { mergeFields: Object.fromEntries(merge.map(([tag, column]) => [tag, get(column)])) } : {})
-    }
+    const { emailColumn, membershipColumn, defaultMembership } = this.options
+    const row: CohortRow = { source: `${this.name}:${line}`, email: get(emailColumn), inCohort: defaultMembership, raw }
+    const merge = this.merge
+    if (merge.length > 0) row.mergeFields = Object.fromEntries(merge.map(([tag, column]) => [tag, get(column)]))
     if (membershipColumn === undefined) return row
     const cell = get(membershipColumn)
     const membership = typeof cell === 'boolean' ? cell : membershipOf(String(cell ?? ''))

@@ -57,7 +57,7 @@ export interface CohortSyncJob {
   /** The tag's id from an earlier `createAudience`, as a host keeps it; checked with `getAudience` instead. */
   tagId?: string
   dryRun?: boolean
-  /** Batches sent side by side (default 4). Each batch is one chunk, so one request in flight each, under Mailchimp's 10. */
+  /** Batches sent side by side (default 4); each has one request in flight at a time (merge field upserts aside). */
   parallelBatches?: number
   /** Rounds of re-sending rows whose outcome was retryable (429, 5xx); default 3. */
   retries?: number

@@ -54,6 +54,8 @@ interface SyncOptions {
 }
 
 const GRACE_MS = 10_000
+/** As many batches as the destination lets one account have requests in flight (8 of Mailchimp's 10). */
+const PARALLEL_BATCHES = 8
 
 /** The package's version, read from its package.json (beside dist/ and src/ alike). */
 function version(): string {
@@ -236,6 +238,7 @@ async function sync(options: SyncOptions, command: Command, io: Io): Promise<num
             ignoreBadRows: options.ignoreBadRows ?? false
           }
         : undefined,
+      parallelBatches: PARALLEL_BATCHES,
       retryDelayMs: io.retryDelayMs,
       stop: io.interrupt?.signal,
       graceMs,
