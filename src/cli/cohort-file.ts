@@ -71,11 +71,9 @@ export class CohortFile implements RowSource {
   readonly name: string
   readonly holds: { joiners: boolean; leavers: boolean }
   /** Known once read. */
-  format?: FileFormat
+  private format?: FileFormat
   /** A CSV file's header record as written (line break included), for a file of failed rows. */
   header?: string
-  /** Bytes, known once opened. */
-  size = 0
   /** Size, time and inode at the first read: a file replaced between two reads is refused. */
   private identity?: string
   /** Merge tags and the columns they come from. */
@@ -135,7 +133,6 @@ export class CohortFile implements RowSource {
       throw new UsageError(`${this.name} changed while the command was reading it; nothing was sent. Run it again.`)
     }
     this.identity = identity
-    this.size = info.size
   }
 
   private async *csvRecords(chunks: AsyncIterable<string>): AsyncGenerator<NumberedRecord> {

@@ -40,7 +40,7 @@ export function inCommandWords(message: string, sandbox?: SandboxWords): string 
 }
 
 /** What the sandbox refuses as fake, as Mailchimp does. */
-export function fakeDomainsNote(domains: string[]): string {
+function fakeDomainsNote(domains: string[]): string {
   const list =
     domains.length > 1 ? `${domains.slice(0, -1).join(', ')} and ${domains[domains.length - 1]}` : (domains[0] ?? '')
   return `(The sandbox, like Mailchimp, refuses addresses at ${list} as fake: use other domains to try a file.)`
