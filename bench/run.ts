@@ -8,6 +8,7 @@ import { join } from 'path'
 import type { DestinationDefinition } from '@segment/actions-core'
 import { Command } from 'commander'
 import type { Settings } from '../src'
+import { commandRows } from './command'
 import { ARMS, cpuRounds, EVENTS_PER_ARM } from './cpu'
 import type { Arm } from './cpu'
 import { destinationFor } from './host'
@@ -302,7 +303,8 @@ async function measure(plan: Plan): Promise<{ rows: Row[]; notes: string[] }> {
       ...requests.rows,
       ...(await cpuRows(plan, definition, sandbox)),
       ...(await memoryRows(plan, definition, sandbox)),
-      ...(await wallRows(plan, definition, sandbox))
+      ...(await wallRows(plan, definition, sandbox)),
+      ...(await commandRows(plan))
     ]
     return { rows, notes: requests.notes }
   } finally {

@@ -75,11 +75,15 @@ describe('the npm package', () => {
     const csv = join(workspace, 'cohort.csv')
     writeFileSync(csv, 'email\nada@mail.sample-shop.dev\nbob@mail.sample-shop.dev\n')
     const { MAILCHIMP_ACCESS_TOKEN: _token, MAILCHIMP_API_KEY: _key, ...env } = process.env
-    const run = spawnSync(process.execPath, [bin, 'sync', '--file', csv, '--cohort', 'Power users', '--json'], {
-      cwd: workspace,
-      env,
-      encoding: 'utf8'
-    })
+    const run = spawnSync(
+      process.execPath,
+      [bin, 'sync', '--sandbox', '--file', csv, '--cohort', 'Power users', '--json'],
+      {
+        cwd: workspace,
+        env,
+        encoding: 'utf8'
+      }
+    )
     expect(run.stderr).toMatch(/syncing into a local sandbox at http:\/\/127\.0\.0\.1:\d+, not Mailchimp/)
     expect(run.status).toBe(0)
     const report = JSON.parse(run.stdout)

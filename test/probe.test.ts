@@ -329,7 +329,7 @@ describe('clean-up after a failure or an interrupt', () => {
     const before = state()
     const interrupt = new AbortController()
     sandbox.setLatency(20)
-    const running = probe(inSandbox(), { interrupt: interrupt.signal })
+    const running = probe(inSandbox(), { stopProbe: interrupt.signal })
     await until(() => runContacts().some((c) => c.status === 'archived'))
     interrupt.abort()
     const { code, stdout, stderr } = await running

@@ -8,8 +8,11 @@ export class TransientError extends Error {
   override name = 'TransientError'
 }
 
-/** 0: every row landed; 1: some rows failed (or none could be sent for now); 2: usage or configuration; 70: a bug. */
-export const EXIT = { ok: 0, someFailed: 1, usage: 2, internal: 70 } as const
+/**
+ * 0: every row landed; 1: some rows failed (or none could be sent for now); 2: usage or configuration, nothing sent;
+ * 130: interrupted (partial report printed); 70: a bug.
+ */
+export const EXIT = { ok: 0, someFailed: 1, usage: 2, interrupted: 130, internal: 70 } as const
 
 /**
  * Sorts an error from the destination before any row was synced: one that may pass on its own (429, 5xx, timeouts,

@@ -24,8 +24,8 @@ export interface ProbeIo {
   stderr: (text: string) => void
   /** Tests point `--sandbox` at a sandbox of their own instead of a fresh one. */
   sandbox?: OwnSandbox
-  /** Tests stop a run with this instead of SIGINT. */
-  interrupt?: AbortSignal
+  /** Tests stop a probe with this instead of SIGINT. */
+  stopProbe?: AbortSignal
   /** Tests fix the run id, which names the tag and the addresses (a real run draws one at random). */
   runId?: string
 }
@@ -69,7 +69,7 @@ export async function probe(options: ProbeOptions, io: ProbeIo): Promise<number>
   if (!RUN_ID.test(runId))
     throw new TypeError(`runId must be lower-case letters and digits, not ${JSON.stringify(runId)}`)
   const resolved = await resolveTarget(options, io.env, io.sandbox)
-  const interrupts = listenForInterrupts(io.stderr, io.interrupt)
+  const interrupts = listenForInterrupts(io.stderr, io.stopProbe)
   try {
     return await runProbe(resolved, new ProbeAddresses(domain, runId), interrupts, options.record, io)
   } finally {

@@ -1,4 +1,9 @@
-import type { RowOutcome, SyncSummary } from './cohort-sync'
+import type { SyncSummary } from './cohort-sync'
+import type { WrittenFile } from './failed-rows'
+import { landed, LISTED_FAILURES } from './outcomes'
+import type { RowOutcome } from './outcomes'
+
+export { landed, outcomeCounts } from './outcomes'
 
 /** Where the sync went, for the report's first line. */
 export interface Target {
@@ -7,70 +12,90 @@ export interface Target {
   url?: string
 }
 
-/** Rows whose outcome counts as landed: Mailchimp confirmed the change, or the wanted state already held. */
-export const landed = (outcome: RowOutcome) =>
-  outcome.status >= 200 && outcome.status < 300 && outcome.mergeFieldsWritten !== false
+/** What the report says beside the summary. */
+export interface ReportContext {
+  target: Target
+  /** Requests the sandbox received during the run. */
+  requests?: number
+  /** The files `--failed-rows` wrote. */
+  failedFiles?: WrittenFile[]
+  /** Puts a destination's message in the command's words. */
+  words?: (message: string) => string
+}
 
-const LISTED_FAILURES = 20
+const n = (value: number) => value.toLocaleString('en-US')
+const plain = (message: string) => message
 
-/** Outcomes grouped by what happened: `200 added`, `400 Not an email address…`. */
-export function outcomeCounts(outcomes: RowOutcome[]): { outcome: string; rows: number; example: RowOutcome }[] {
-  const groups = new Map<string, { outcome: string; rows: number; example: RowOutcome }>()
-  for (const outcome of outcomes) {
-    const label = landed(outcome)
-      ? `${outcome.status} ${outcome.result ?? 'ok'}`
-      : `${outcome.status} ${firstWords(outcome.message ?? '')}`
-    const group = groups.get(label) ?? { outcome: label, rows: 0, example: outcome }
-    group.rows++
-    groups.set(label, group)
-  }
-  return [...groups.values()].sort((a, b) => b.rows - a.rows)
+/** The exit code a finished run ends with. */
+export function exitCodeOf(summary: SyncSummary): number {
+  // A dry run whose mirror the safety check would refuse ends like the real run would: a usage error.
+  if (summary.mirror?.refused) return 2
+  if (summary.interrupted) return 130
+  return summary.tally.failed > 0 || summary.notSent > 0 ? 1 : 0
 }
 
 /** The report a person reads. */
-export function formatReport(summary: SyncSummary, target: Target, requests?: number): string {
-  const n = (value: number) => value.toLocaleString('en-US')
-  const failed = summary.outcomes.filter((outcome) => !landed(outcome))
+export function formatReport(summary: SyncSummary, context: ReportContext): string {
+  const { target, requests, failedFiles = [] } = context
+  const words = context.words ?? plain
   const where =
     target.kind === 'sandbox'
-      ? `the local sandbox at ${target.url} (not Mailchimp: set MAILCHIMP_ACCESS_TOKEN or MAILCHIMP_API_KEY to sync for real)`
+      ? `the local sandbox at ${target.url} (not Mailchimp: set MAILCHIMP_ACCESS_TOKEN or MAILCHIMP_API_KEY and leave out --sandbox to sync for real)`
       : 'Mailchimp'
+  const dry = summary.dryRun
   const lines = [
-    `${summary.dryRun ? 'Dry run: nothing was changed. ' : ''}Cohort ${JSON.stringify(summary.cohort)} → audience ${summary.audienceId} in ${where}`,
+    `${dry ? 'Dry run: nothing was changed. ' : ''}Cohort ${JSON.stringify(summary.cohort)} → audience ${summary.audienceId} in ${where}`,
     summary.tagId
       ? `Tag: ${JSON.stringify(summary.cohort)} (id ${summary.tagId})`
       : `Tag: ${JSON.stringify(summary.cohort)}`,
-    `Rows: ${n(summary.rows)} read, ${n(summary.contacts)} contacts (${n(summary.joiners)} in the cohort, ${n(summary.leavers)} leaving), ${n(summary.duplicates)} duplicate rows folded`,
-    `${summary.dryRun ? 'Would send' : 'Planned'}: ${n(summary.plannedRequests.batchSubscribe)} batch subscribe and ${n(summary.plannedRequests.tagUpdates)} tag calls, plus a few lookups`
+    `Rows: ${n(summary.rows)} read, ${n(summary.contacts)} contacts (${n(summary.joiners)} in the cohort, ${n(summary.leavers)} leaving), ${n(summary.duplicates)} duplicate rows folded into the last row for their address`,
+    `${dry ? 'Would send' : 'Planned'}: ${n(summary.plannedRequests.batchSubscribe)} batch subscribe and ${n(summary.plannedRequests.tagUpdates)} tag calls, plus a few lookups`
   ]
   if (summary.mirror) {
     const { tagMembers, toUntag, examples, refused } = summary.mirror
     lines.push(
-      `Mirror: the tag had ${n(tagMembers)} contacts; ${n(toUntag)} of them are not in the file and ${summary.dryRun ? 'would lose' : 'lose'} it${examples.length > 0 ? ` (e.g. ${examples.join(', ')})` : ''}`
+      `Mirror: the tag had ${n(tagMembers)} contacts; ${n(toUntag)} of them are not in the file and ${dry ? 'would lose' : 'lose'} it${examples.length > 0 ? ` (e.g. ${examples.join(', ')})` : ''}`
     )
     if (refused) lines.push(`Refused: ${refused}`)
   }
   if (requests !== undefined) lines.push(`Requests Mailchimp received: ${n(requests)}`)
-  if (summary.outcomes.length > 0) {
-    lines.push(summary.dryRun ? 'Would be refused:' : 'Outcomes:')
-    for (const { outcome, rows, example } of outcomeCounts(summary.outcomes)) {
-      lines.push(`  ${n(rows).padStart(7)}  ${outcome}${landed(example) ? '' : `  (e.g. ${example.source})`}`)
+  const groups = summary.tally.groups()
+  if (groups.length > 0) {
+    lines.push(dry ? 'Would be refused:' : 'Outcomes:')
+    for (const { outcome, rows, example } of groups) {
+      lines.push(`  ${n(rows).padStart(9)}  ${words(outcome)}${landed(example) ? '' : `  (e.g. ${example.source})`}`)
     }
   }
-  if (failed.length > 0) {
-    lines.push(`${summary.dryRun ? 'Rows that would fail' : 'Failed rows'} (${n(failed.length)}):`)
-    for (const outcome of failed.slice(0, LISTED_FAILURES)) {
-      lines.push(`  ${outcome.source}  ${shown(outcome.email)}  ${outcome.status}  ${outcome.message ?? ''}`)
+  const failed = summary.tally.failed
+  if (failed > 0) {
+    lines.push(`${dry ? 'Rows that would fail' : 'Failed rows'} (${n(failed)}):`)
+    for (const outcome of summary.tally.firstFailures()) {
+      lines.push(`  ${outcome.source}  ${shown(outcome.email)}  ${outcome.status}  ${words(outcome.message ?? '')}`)
     }
-    if (failed.length > LISTED_FAILURES)
-      lines.push(`  … and ${n(failed.length - LISTED_FAILURES)} more (--json lists all)`)
+    if (failed > LISTED_FAILURES) {
+      const where = failedFiles.length > 0 ? 'in the --failed-rows file' : 'write them all with --failed-rows <path>'
+      lines.push(`  … and ${n(failed - LISTED_FAILURES)} more (${where})`)
+    }
+  }
+  for (const file of failedFiles) {
+    lines.push(
+      `Failed rows of ${file.of} written to ${file.path} (${n(file.rows)}): sync them again with ${file.of} ${file.path}`
+    )
+  }
+  if (summary.interrupted || summary.incomplete) {
+    const why = summary.interrupted ? 'Interrupted' : `Stopped early (${summary.incomplete})`
+    lines.push(
+      `${why}: ${n(summary.tally.landed)} rows landed, ${n(failed)} failed, ${n(summary.notSent)} contacts not sent or not confirmed. Running the same command again is safe: contacts already as wanted are left so (already_tagged, not_tagged).`
+    )
   }
   lines.push(`Elapsed: ${(summary.elapsedMs / 1000).toFixed(1)} s`)
   return lines.join('\n')
 }
 
 /** The report a program reads (`--json`). */
-export function jsonReport(summary: SyncSummary, target: Target, exitCode: number, requests?: number) {
+export function jsonReport(summary: SyncSummary, context: ReportContext, exitCode: number) {
+  const { target, requests, failedFiles } = context
+  const words = context.words ?? plain
   return {
     target: target.kind,
     ...(target.url ? { sandbox_url: target.url } : {}),
@@ -98,10 +123,17 @@ export function jsonReport(summary: SyncSummary, target: Target, exitCode: numbe
         }
       : {}),
     ...(requests !== undefined ? { requests } : {}),
-    outcomes: Object.fromEntries(outcomeCounts(summary.outcomes).map(({ outcome, rows }) => [outcome, rows])),
-    failed: summary.outcomes
-      .filter((outcome) => !landed(outcome))
-      .map(({ source, email, status, message }) => ({ source, email, status, message })),
+    outcomes: Object.fromEntries(summary.tally.groups().map(({ outcome, rows }) => [words(outcome), rows])),
+    landed: summary.tally.landed,
+    failed_count: summary.tally.failed,
+    /** The first failed rows in file order; --failed-rows writes them all. */
+    failed: summary.tally
+      .firstFailures()
+      .map(({ source, email, status, message }) => ({ source, email, status, message: words(message ?? '') })),
+    ...(failedFiles ? { failed_rows_files: failedFiles } : {}),
+    not_sent: summary.notSent,
+    interrupted: summary.interrupted,
+    ...(summary.incomplete ? { incomplete: summary.incomplete } : {}),
     elapsed_ms: summary.elapsedMs,
     exit_code: exitCode
   }
@@ -112,8 +144,4 @@ function shown(email: string): string {
   return JSON.stringify(email.length > 60 ? `${email.slice(0, 60)}…` : email)
 }
 
-/** Groups messages by their opening words, which say what went wrong without the row's own address. */
-function firstWords(message: string): string {
-  const head = message.split(/[:.]/)[0].trim()
-  return head.length > 60 ? `${head.slice(0, 60)}…` : head
-}
+export type { RowOutcome }

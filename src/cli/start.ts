@@ -12,8 +12,8 @@ import { SANDBOX_AUDIENCE_ID, SANDBOX_TOKEN, startSandbox } from '../sandbox'
 import type { MailchimpSandbox, MemberStatus } from '../sandbox'
 import { readCohortFile } from './cohort-file'
 import { syncCohortRows } from './cohort-sync'
-import type { CohortSyncJob, SyncSummary } from './cohort-sync'
-import { landed, outcomeCounts } from './report'
+import type { RowsSyncJob, RowsSyncSummary } from './cohort-sync'
+import { landed, outcomeCounts } from './outcomes'
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples')
 const AUDIENCE = SANDBOX_AUDIENCE_ID
@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   try {
     const existing = await seed(sandbox)
     const definition = mailchimpCohorts({ endpoints: sandbox.endpoints })
-    const job: Omit<CohortSyncJob, 'rows'> = {
+    const job: Omit<RowsSyncJob, 'rows'> = {
       definition,
       token: SANDBOX_TOKEN,
       audienceId: AUDIENCE,
@@ -113,7 +113,7 @@ async function withProgress<T>(total: number, work: (onProgress: (settled: numbe
   }
 }
 
-function report(summary: SyncSummary, sandbox: MailchimpSandbox, print: (line?: string) => void): void {
+function report(summary: RowsSyncSummary, sandbox: MailchimpSandbox, print: (line?: string) => void): void {
   // Per contact: rows folded into a later row for the same address repeat its outcome and are not counted again.
   const results = (...names: string[]) =>
     summary.outcomes.filter((o) => !o.superseded && landed(o) && names.includes(o.result ?? '')).length
@@ -143,8 +143,8 @@ function report(summary: SyncSummary, sandbox: MailchimpSandbox, print: (line?: 
 /** What the outcomes claimed must be what the sandbox holds, and no existing contact's status may have moved. */
 function check(
   sandbox: MailchimpSandbox,
-  first: SyncSummary,
-  second: SyncSummary,
+  first: RowsSyncSummary,
+  second: RowsSyncSummary,
   existing: Map<string, MemberStatus>
 ): { list: string[]; statusChanged: number } {
   const expected = new Set<string>()

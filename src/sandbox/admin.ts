@@ -10,6 +10,7 @@ const tagRef = (ref: string) => (/^\d+$/.test(ref) ? Number(ref) : ref)
 /** The sandbox's own controls over HTTP, so a sandbox in another process can be driven; each maps onto the API. */
 export function adminRoutes(sandbox: MailchimpSandbox): Route[] {
   return [
+    route('/_sandbox/info', { GET: () => ok(sandbox.info()) }),
     route('/_sandbox/counters', { GET: () => ok(sandbox.counters) }),
     route('/_sandbox/reset-counters', { POST: () => done(sandbox.resetCounters()) }),
     route('/_sandbox/faults', {

@@ -10,5 +10,6 @@ export type {
   MailchimpSandbox,
   MemberStatus,
   SandboxCounters,
+  SandboxInfo,
   SandboxOptions
 } from './types'

@@ -85,7 +85,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
   let latencyMs = options.latencyMs ?? 0
   const cap = options.maxConnections ?? 10
   const tokens = new Set(options.tokens ?? [SANDBOX_TOKEN])
-  const world = new World(new Set((options.fakeDomains ?? FAKE_DOMAINS).map((d) => d.toLowerCase())))
+  const fakeDomains = (options.fakeDomains ?? FAKE_DOMAINS).map((d) => d.toLowerCase())
+  const world = new World(new Set(fakeDomains))
   world.wholeMembers = options.answers === 'mailchimp'
   const counters: SandboxCounters = { total: 0, byRoute: {}, byStatus: {}, throttled: 0, peakInFlight: 0 }
   let faults: Array<{ spec: FaultSpec; left: number }> = []
@@ -296,6 +297,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
       return [...(tag?.members ?? [])].flatMap((hash) => audience.members.get(hash)?.email_address ?? [])
     },
     deleteTag: (audienceId, tagId) => void world.audience(audienceId).segments.delete(tagId),
+    info: () => ({
+      url,
+      metadataUrl: `${url}/oauth2/metadata`,
+      apiBaseUrl: `${url}/3.0`,
+      token: [...tokens][0] ?? null,
+      audience_ids: [...world.audiences.keys()],
+      fake_domains: [...fakeDomains]
+    }),
     close: async () => {
       for (const end of [...stalled]) end()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

@@ -96,6 +96,20 @@ export interface ContactView {
   merge_fields: Record<string, unknown>
 }
 
+/** What a client needs to use a running sandbox (GET /_sandbox/info). */
+export interface SandboxInfo {
+  url: string
+  metadataUrl: string
+  /** The API base, whatever the data center. */
+  apiBaseUrl: string
+  /** A credential the sandbox accepts; null when every one was revoked. */
+  token: string | null
+  /** Audience ids in the order they were added: the first is the sandbox's default. */
+  audience_ids: string[]
+  /** Addresses at these domains "look fake". */
+  fake_domains: string[]
+}
+
 export interface MailchimpSandbox {
   /** http://127.0.0.1:<port> */
   readonly url: string
@@ -125,6 +139,8 @@ export interface MailchimpSandbox {
   tagMembers(audienceId: string, tagIdOrName: number | string): string[]
   /** As if an operator deleted the tag in Mailchimp's UI. */
   deleteTag(audienceId: string, tagId: number): void
+  /** How to reach and use it. */
+  info(): SandboxInfo
   /** Also ends stalled requests. */
   close(): Promise<void>
 }

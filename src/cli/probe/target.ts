@@ -93,7 +93,7 @@ export async function resolveTarget(choice: TargetChoice, env: NodeJS.ProcessEnv
   if (choice.audience !== undefined) checkAudience(choice.audience)
   if (choice.sandbox !== undefined && choice.sandbox !== false) return sandboxFor(choice, own)
   const credentials = credentialsFrom(env)
-  if (credentials.kind === 'sandbox') {
+  if (credentials === undefined) {
     throw new UsageError(
       'The probe asks Mailchimp itself: set MAILCHIMP_ACCESS_TOKEN (OAuth) or MAILCHIMP_API_KEY. To try it without an account, add --sandbox.'
     )
