@@ -15,6 +15,7 @@ export const foldEmail: typeof plugin.foldEmail = plugin.foldEmail
 export const checkTagName: typeof plugin.checkTagName = plugin.checkTagName
 export const eachBounded: typeof plugin.eachBounded = plugin.eachBounded
 export const readTagMembers: typeof plugin.readTagMembers = plugin.readTagMembers
+export const tagMemberPages: typeof plugin.tagMemberPages = plugin.tagMemberPages
 
 const definition: typeof plugin.default = plugin.default
 export default definition

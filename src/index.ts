@@ -25,5 +25,5 @@ export type {
 export { eachBounded } from './destinations/mailchimp-cohort/mailchimp/limits'
 
 /** Who carries a cohort's tag, read without changing anything: tools diff it against a cohort for a full resync. */
-export { readTagMembers } from './destinations/mailchimp-cohort/tag-members'
+export { readTagMembers, tagMemberPages } from './destinations/mailchimp-cohort/tag-members'
 export type { TagMembers, TagMembersInput } from './destinations/mailchimp-cohort/tag-members'

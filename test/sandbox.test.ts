@@ -591,6 +591,23 @@ describe('batch add and remove on a tag', () => {
     expect((await call('GET', `${path}?include_unsubscribed=true`)).json.total_items).toBe(7)
     expect((await call('GET', `${path}?count=1001`)).status).toBe(400)
   })
+
+  it('pages what the tag holds now: a change between two pages shows in the next one', async () => {
+    const path = `/3.0/lists/${LIST}/segments/${tagId}/members`
+    expect((await call('GET', path)).json.total_items).toBe(1)
+    await batch({ members_to_add: ['arch@acme.io', 'late@acme.io'] })
+    sandbox.addContacts(LIST, [{ email_address: 'seeded@acme.io', status: 'subscribed', tags: ['Cohort'] }])
+    const after = (await call('GET', path)).json
+    expect(after.total_items).toBe(2)
+    expect(after.members.map((m: { email_address: string }) => m.email_address)).toEqual([
+      'in@acme.io',
+      'seeded@acme.io'
+    ])
+    await batch({ members_to_remove: ['in@acme.io'] })
+    expect((await call('GET', path)).json.members.map((m: { email_address: string }) => m.email_address)).toEqual([
+      'seeded@acme.io'
+    ])
+  })
 })
 
 describe('single members', () => {

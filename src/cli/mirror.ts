@@ -6,7 +6,7 @@
 import { mkdtemp, open, rm } from 'fs/promises'
 import { tmpdir } from 'os'
 import { join } from 'path'
-import { checkEmail, foldEmail, readTagMembers } from '../index'
+import { checkEmail, foldEmail, tagMemberPages } from '../index'
 import type { DestinationOptions } from '../index'
 import { CohortFile } from './cohort-file'
 import type { CohortRow, RowSource } from './cohort-file'
@@ -49,18 +49,10 @@ interface TagInput {
 }
 
 const EXAMPLES = 5
-const PAGE = 1000
 
-/**
- * The tag's members a page at a time. The package's `readTagMembers` reads the whole tag before answering; its pages
- * are handed on one by one so that the mirror's own work stays bounded, and so that a paging export can replace it.
- */
-async function* tagMemberPages(input: TagInput, options: DestinationOptions): AsyncGenerator<string[]> {
-  const { emails } = await readTagMembers(
-    { token: input.token, audienceId: input.audienceId, tagName: input.cohort },
-    options
-  )
-  for (let at = 0; at < emails.length; at += PAGE) yield emails.slice(at, at + PAGE)
+/** The tag's members a page at a time, as Mailchimp lists them: the mirror holds one page, however large the tag. */
+function membersOf(input: TagInput, options: DestinationOptions): AsyncGenerator<string[]> {
+  return tagMemberPages({ token: input.token, audienceId: input.audienceId, tagName: input.cohort }, options)
 }
 
 /** The key an address Mailchimp holds has in the file's index. */
@@ -83,7 +75,7 @@ export async function planMirror(input: TagInput, mirror: MirrorOptions, files: 
     const missing: string[] = []
     let toUntag = 0
     try {
-      for await (const page of tagMemberPages(input, mirror.options)) {
+      for await (const page of membersOf(input, mirror.options)) {
         tagMembers += page.length
         const leaving = page.filter((email) => files.index.get(keyOf(email)) === 0)
         toUntag += leaving.length

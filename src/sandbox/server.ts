@@ -198,6 +198,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     ) {
       return new Problem(400, 'Sandbox Error', 'Admin request bodies must be sent with Content-Type: application/json.')
     }
+    if (method !== 'GET') world.writes++
     return dispatch(match(admin, url.pathname), method, url, raw)
   }
 
@@ -236,6 +237,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     // A client that gives up does not stop the work: Mailchimp may still run the request, holding its slot (§9).
     const raw = await readBody(req)
     await sleep(latencyMs)
+    if (method !== 'GET') world.writes++
     const answer = dispatch(found, method, url, raw)
     if (fault?.kind === 'stall') return stall(res, fault.holdMs, release)
     release()
@@ -271,8 +273,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
     clearFaults: () => void (faults = []),
     revokeToken: (token) => void tokens.delete(token),
     addAudience: (seed) => world.add(seed).id,
-    addContacts: (audienceId, contacts) => contacts.forEach((c) => world.audience(audienceId).seed(c)),
-    forget: (audienceId, email) => world.audience(audienceId).forget(email),
+    addContacts: (audienceId, contacts) => {
+      world.writes++
+      contacts.forEach((c) => world.audience(audienceId).seed(c))
+    },
+    forget: (audienceId, email) => {
+      world.writes++
+      world.audience(audienceId).forget(email)
+    },
     contact: (audienceId, email) => {
       const audience = world.audience(audienceId)
       const member = audience.member(email.trim())
@@ -296,7 +304,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Mailch
       const tag = typeof ref === 'number' ? audience.segments.get(ref) : audience.tagNamed(ref)
       return [...(tag?.members ?? [])].flatMap((hash) => audience.members.get(hash)?.email_address ?? [])
     },
-    deleteTag: (audienceId, tagId) => void world.audience(audienceId).segments.delete(tagId),
+    deleteTag: (audienceId, tagId) => {
+      world.writes++
+      world.audience(audienceId).segments.delete(tagId)
+    },
     info: () => ({
       url,
       metadataUrl: `${url}/oauth2/metadata`,

@@ -106,7 +106,9 @@ export class Audience {
     private readonly fakeDomains: Set<string>,
     mergeFields: MergeFieldSeed[] = DEFAULT_MERGE_FIELDS,
     /** Whether member objects are answered whole, as Mailchimp sends them, rather than trimmed. */
-    private readonly wholeMembers: () => boolean = () => false
+    private readonly wholeMembers: () => boolean = () => false,
+    /** How many writes the world has seen: a cached view is good while it stays the same. */
+    private readonly writes: () => number = () => 0
   ) {
     this.mergeFields = mergeFields.map((f, i) => ({
       merge_id: i + 1,
@@ -353,6 +355,18 @@ export class Audience {
    * they leave those contacts out; this sandbox applies that reading to member_count and to the members listing.
    */
   segmentMembers(segment: Segment, include: Set<MemberStatus>): Member[] {
+    // Paging through a tag of a million asks for the same list a thousand times: it is built once per write.
+    const key = `${segment.id}:${[...include].sort().join(',')}`
+    const cached = this.memberLists.get(key)
+    if (cached && cached.writes === this.writes()) return cached.members
+    const members = this.listSegmentMembers(segment, include)
+    this.memberLists.set(key, { writes: this.writes(), members })
+    return members
+  }
+
+  private readonly memberLists = new Map<string, { writes: number; members: Member[] }>()
+
+  private listSegmentMembers(segment: Segment, include: Set<MemberStatus>): Member[] {
     const members = [...segment.members].map((hash) => this.members.get(hash))
     return members.filter((m): m is Member => m !== undefined && include.has(m.status))
   }
@@ -388,6 +402,8 @@ export class World {
 
   /** Answer member objects whole (about 2.7 KB each, as Mailchimp does) instead of trimmed. */
   wholeMembers = false
+  /** Counts every request or call that may change state; cached views are rebuilt when it moves. */
+  writes = 0
 
   constructor(private readonly fakeDomains: Set<string>) {}
 
@@ -403,7 +419,8 @@ export class World {
       () => ++this.lastSegmentId,
       this.fakeDomains,
       seed.merge_fields,
-      () => this.wholeMembers
+      () => this.wholeMembers,
+      () => this.writes
     )
     this.audiences.set(id, audience)
     return audience

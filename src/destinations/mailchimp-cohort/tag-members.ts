@@ -21,8 +21,23 @@ export interface TagMembers {
 }
 
 /**
- * Who carries a cohort's tag now, read page by page and changing nothing. A full resync ("mirror") diffs this against
- * the cohort to find the contacts to untag.
+ * Who carries a cohort's tag now, a page of up to 1,000 addresses at a time, changing nothing: a tool can hold one
+ * page, however large the tag. Nothing is yielded when the audience has no tag of that name (nobody carries it).
+ */
+export async function* tagMemberPages(
+  input: TagMembersInput,
+  options: DestinationOptions = {}
+): AsyncGenerator<string[]> {
+  const audienceId = checkAudienceId(input.audienceId)
+  const request = createRequestClient({ headers: { 'user-agent': USER_AGENT } })
+  const { client, lookups } = connect(request, { token: input.token }, resolveOptions(options))
+  const tag = await lookups.findTag(audienceId, checkTagName(input.tagName))
+  if (tag) yield* client.tagMembers(audienceId, String(tag.id))
+}
+
+/**
+ * Who carries a cohort's tag now, all at once, changing nothing. A full resync ("mirror") diffs this against the
+ * cohort to find the contacts to untag; for tags of millions, `tagMemberPages` keeps one page in memory instead.
  */
 export async function readTagMembers(input: TagMembersInput, options: DestinationOptions = {}): Promise<TagMembers> {
   const audienceId = checkAudienceId(input.audienceId)
