@@ -14,9 +14,6 @@ import { CredentialsRefused, ProbeHttp } from './probe/transport'
 // `mailchimp-cohort probe`: asks Mailchimp, with real credentials, what its documentation leaves open. The scenario
 // and its questions are in probe/scenario.ts; this file runs it, cleans up and reports.
 
-/** Exit code of a run stopped by Ctrl-C (SIGINT) or SIGTERM, after its clean-up. */
-export const EXIT_INTERRUPTED = 130
-
 /** What the probe needs of its surroundings; the command's own Io provides it. */
 export interface ProbeIo {
   env: NodeJS.ProcessEnv
@@ -152,5 +149,5 @@ async function runProbe(
       `Recorded ${http.exchanges.length} requests and answers to ${file} (token, addresses, domain and audience ID redacted).`
     )
   }
-  return interrupted ? EXIT_INTERRUPTED : complete ? EXIT.ok : EXIT.someFailed
+  return interrupted ? EXIT.interrupted : complete ? EXIT.ok : EXIT.someFailed
 }

@@ -10,7 +10,7 @@ export interface Settings {
    */
   email_property: string
   /**
-   * When on, a user deletion request (for example under GDPR) permanently deletes the contact from the Mailchimp audience. This cannot be undone: Mailchimp erases the contact's data and refuses to re-import that address, which can only come back by signing up again through a Mailchimp form. The request's user id must be the email address. Off by default.
+   * When on, a user deletion request (for example under GDPR) permanently deletes the contact from the Mailchimp audience. This cannot be undone: Mailchimp erases the contact's data and refuses to re-import that address, which can only come back by signing up again through a Mailchimp form. The request's user id must be the email address. Only this destination's audience is searched: contacts a cohort put into another audience (its Mailchimp Audience ID) are not deleted there. Off by default.
    */
   delete_contacts_on_request?: boolean
 }
