@@ -14,20 +14,9 @@ import { COHORT, MAILCHIMP_CONNECTIONS } from './host'
 import { expectTagHolds } from './requests'
 import { startSandboxProcess } from './sandbox-process'
 import { summarize } from './stats'
-import type { Summary } from './stats'
+import type { Row } from './stats'
 /** The setting for the command's run: 50 ms a request. */
 const LATENCY_MS = 50
-
-/** A row of the bench's table (the shape bench/run.ts prints). */
-interface Row {
-  figure: string
-  n: string
-  summary: Summary
-  format: (value: number) => string
-  beside: string
-  goal: string
-  met: string
-}
 
 interface CommandRun {
   wallMs: number

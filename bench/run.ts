@@ -19,7 +19,7 @@ import type { RequestCounts } from './requests'
 import { startSandboxProcess } from './sandbox-process'
 import type { SandboxProcess } from './sandbox-process'
 import { machine, summarize } from './stats'
-import type { Summary } from './stats'
+import type { Row, Summary } from './stats'
 import { HOST_WORKERS, limitMs, minimumRequests, THROUGHPUT_CONTACTS, throughputRun } from './throughput'
 import type { ThroughputRun } from './throughput'
 
@@ -49,17 +49,6 @@ const ANSWERS = ['lean', 'mailchimp'] as const
 const ANSWER_WORDS = { lean: 'lean answers', mailchimp: 'Mailchimp-sized answers' } as const
 /** As if the account's other integrations held 4 of Mailchimp's 10 connections: the cap is hit, and must cost nothing. */
 const SHARED_ACCOUNT_CONNECTIONS = 6
-
-interface Row {
-  figure: string
-  n: string
-  summary: Summary
-  format: (value: number) => string
-  beside: string
-  goal: string
-  /** '' when the figure has no goal; 'yes', or 'NO' with by how much. */
-  met: string
-}
 
 const int = (value: number) => Math.round(value).toLocaleString('en-US')
 const fixed = (digits: number) => (value: number) => value.toFixed(digits)

@@ -7,6 +7,18 @@ export interface Summary {
   runs: number
 }
 
+/** A row of the bench's table: a figure, its runs summarized, what stands beside it, its goal and whether it is met. */
+export interface Row {
+  figure: string
+  n: string
+  summary: Summary
+  format: (value: number) => string
+  beside: string
+  goal: string
+  /** '' when the figure has no goal; 'yes', or 'NO' with by how much. */
+  met: string
+}
+
 export function summarize(values: number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)

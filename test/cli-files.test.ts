@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'fs'
-import { startSandbox } from '../src/sandbox'
 import type { MailchimpSandbox } from '../src/sandbox'
-import { cli, file, scratch } from './cli-helpers'
+import { cli, file, scratch, withFreshSandbox } from './cli-helpers'
 
 // Files read as streams: folding across the whole file, the failed rows written back, what stops a read at once,
 // and the one address rule, through the command.
@@ -9,13 +8,9 @@ import { cli, file, scratch } from './cli-helpers'
 let sandbox: MailchimpSandbox
 let audienceId: string
 
-beforeEach(async () => {
-  sandbox = await startSandbox()
-  audienceId = sandbox.addAudience({ name: 'Newsletter' })
-})
-
-afterEach(async () => {
-  await sandbox.close()
+withFreshSandbox((fresh, id) => {
+  sandbox = fresh
+  audienceId = id
 })
 
 const sync = (args: string[]) =>

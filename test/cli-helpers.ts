@@ -7,6 +7,7 @@ import { join } from 'path'
 import { createInterface } from 'readline'
 import { run } from '../src/cli/program'
 import type { Io } from '../src/cli/program'
+import { startSandbox } from '../src/sandbox'
 import type { MailchimpSandbox } from '../src/sandbox'
 
 export const ROOT = join(__dirname, '..')
@@ -19,6 +20,18 @@ export function file(name: string, content: string | Buffer): string {
 }
 
 export const scratch = (name: string) => join(dir, name)
+
+/** A fresh sandbox with one audience, "Newsletter", for every test of the file; handed over as each test starts. */
+export function withFreshSandbox(use: (sandbox: MailchimpSandbox, audienceId: string) => void): void {
+  let sandbox: MailchimpSandbox | undefined
+  beforeEach(async () => {
+    sandbox = await startSandbox()
+    use(sandbox, sandbox.addAudience({ name: 'Newsletter' }))
+  })
+  afterEach(async () => {
+    await sandbox?.close()
+  })
+}
 
 export interface CliResult {
   code: number

@@ -2,20 +2,16 @@ import { readFileSync } from 'fs'
 import { join } from 'path'
 import { startSandbox } from '../src/sandbox'
 import type { MailchimpSandbox } from '../src/sandbox'
-import { cli, file, ROOT } from './cli-helpers'
+import { ROOT, cli, file, withFreshSandbox } from './cli-helpers'
 
 // The command refuses what it cannot do as asked (exit 2, nothing sent), and speaks in its own words.
 
 let sandbox: MailchimpSandbox
 let audienceId: string
 
-beforeEach(async () => {
-  sandbox = await startSandbox()
-  audienceId = sandbox.addAudience({ name: 'Newsletter' })
-})
-
-afterEach(async () => {
-  await sandbox.close()
+withFreshSandbox((fresh, id) => {
+  sandbox = fresh
+  audienceId = id
 })
 
 const csv = 'email\nada@mail.sample-shop.dev\nbob@mail.sample-shop.dev\n'

@@ -1,17 +1,13 @@
 import { spawnSync } from 'child_process'
-import { mkdtempSync, writeFileSync } from 'fs'
-import { tmpdir } from 'os'
-import { join } from 'path'
 import { mailchimpCohorts } from '../src'
 import { syncCohortRows } from '../src/cli/cohort-sync'
 import { run } from '../src/cli/program'
 import type { Io } from '../src/cli/program'
-import { startSandbox } from '../src/sandbox'
 import type { MailchimpSandbox } from '../src/sandbox'
+import { file, ROOT, scratch, withFreshSandbox } from './cli-helpers'
 
 // `mailchimp-cohort sync`, run in-process against a sandbox of the test's own, and once as a real process.
 
-const dir = mkdtempSync(join(tmpdir(), 'mailchimp-cohort-cli-'))
 let sandbox: MailchimpSandbox
 let audienceId: string
 
@@ -19,12 +15,6 @@ let audienceId: string
 const onlyReads = () => Object.keys(sandbox.counters.byRoute).every((route) => route.startsWith('GET '))
 /** The audience's contacts and tags, to compare before and after a run that must change nothing. */
 const state = () => JSON.stringify([sandbox.contacts(audienceId), sandbox.tags(audienceId)])
-
-function file(name: string, content: string | Buffer): string {
-  const path = join(dir, name)
-  writeFileSync(path, content)
-  return path
-}
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = ''
@@ -48,13 +38,9 @@ const powerUsers = (args: string[], env: NodeJS.ProcessEnv = {}) => cli([...args
 const members = (name = 'Power users') =>
   sandbox.tags(audienceId).some((t) => t.name === name) ? sandbox.tagMembers(audienceId, name).sort() : []
 
-beforeEach(async () => {
-  sandbox = await startSandbox()
-  audienceId = sandbox.addAudience({ name: 'Newsletter' })
-})
-
-afterEach(async () => {
-  await sandbox.close()
+withFreshSandbox((fresh, id) => {
+  sandbox = fresh
+  audienceId = id
 })
 
 const cohortCsv =
@@ -407,7 +393,7 @@ describe('a dry run', () => {
 
 describe('bad input: a clear error, exit 2, and nothing sent', () => {
   it.each([
-    ['a missing file', () => join(dir, 'nowhere.csv'), /Cannot read .*nowhere\.csv: ENOENT/],
+    ['a missing file', () => scratch('nowhere.csv'), /Cannot read .*nowhere\.csv: ENOENT/],
     ['an empty file', () => file('empty.csv', ''), /empty\.csv is empty/],
     ['a header without rows', () => file('header.csv', 'email\n'), /header\.csv has a header row but no contacts/],
     [
@@ -530,7 +516,7 @@ describe('the installed command', () => {
         'Power users',
         '--json'
       ],
-      { cwd: join(__dirname, '..'), env, encoding: 'utf8', timeout: 60_000 }
+      { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 }
     )
     expect(result.stderr).toMatch(/syncing into a local sandbox/)
     expect(result.status).toBe(0)
@@ -545,7 +531,7 @@ describe('the installed command', () => {
 describe('the main job (npm start)', () => {
   it('syncs the bundled cohort and its delta into a sandbox, and its checks of the sandbox’s state pass', () => {
     const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'src/cli/start.ts'], {
-      cwd: join(__dirname, '..'),
+      cwd: ROOT,
       encoding: 'utf8',
       timeout: 60_000
     })
