@@ -1,0 +1,77 @@
+import { creationsFrom, EVERY_ROW_CREATED, UNCONFIRMED } from '../mailchimp/answers'
+import type { Creation, Said } from '../mailchimp/answers'
+import type { NewContact } from '../mailchimp/client'
+import type { MergeFieldValues, MergeWrite } from './merge-fields'
+import type { Settled } from './outcomes'
+import type { ContactChange } from './plan'
+import { asSyncError, creationRefused } from './refusals'
+import { failed } from './steps'
+import type { StepContext } from './steps'
+
+/** What batch subscribe decided for the chunk's joiners. */
+export interface Created {
+  /** What Mailchimp said of each address that may go on to the tag call; undefined for those not sent (Skip). */
+  creations: Said<Creation>
+  /** The merge fields of the rows sent, for the contacts that already existed to get through their own upsert. */
+  writes: MergeWrite[]
+  /** The refused (fake, permanently deleted…) and, when the request failed, everyone. */
+  settled: Settled[]
+}
+
+const NONE: Created = { creations: new Map(), writes: [], settled: [] }
+
+/**
+ * Creates the contacts that are not in the audience yet, with Mailchimp's batch subscribe: each row built once, with the
+ * status it gets should it be new; existing contacts are left exactly as they are. `everyJoiner` says the contacts are
+ * all the chunk's joiners (Skip kept none out), so an answer that created every row needs no reading at all.
+ */
+export async function createMissing(
+  step: StepContext,
+  contacts: ContactChange[],
+  values: Map<ContactChange, MergeFieldValues>,
+  everyJoiner: boolean
+): Promise<Created> {
+  if (contacts.length === 0) return NONE
+  const halt = step.halted()
+  if (halt) return { ...NONE, settled: failed(contacts, halt) }
+  const writes: MergeWrite[] = []
+  let said: Said<Creation>
+  try {
+    const statusOf = await statuses(step, contacts)
+    const rows: NewContact[] = contacts.map((contact) => {
+      const merge = values.get(contact)
+      const status = statusOf(contact)
+      if (!merge) return { email_address: contact.email, status }
+      writes.push({ contact, values: merge, statusIfNew: status })
+      return { email_address: contact.email, status, merge_fields: merge }
+    })
+    said = creationsFrom(await step.connection.client.addNewContacts(step.audienceId, rows), rows.length)
+  } catch (caught) {
+    return { ...NONE, settled: failed(contacts, asSyncError(caught)) }
+  }
+  if (said === EVERY_ROW_CREATED && everyJoiner) return { creations: said, writes, settled: [] }
+  const creations = new Map<string, Creation>()
+  const settled: Settled[] = []
+  for (const contact of contacts) {
+    const creation = said.get(contact.key) ?? UNCONFIRMED
+    if (creation.kind === 'forgotten' || creation.kind === 'refused') {
+      settled.push({ contact, outcome: { ok: false, error: creationRefused(creation) } })
+    } else {
+      // Compliance-state and unconfirmed addresses may still be contacts the tag can go on: the tag call decides.
+      creations.set(contact.key, creation)
+    }
+  }
+  return { creations, writes, settled }
+}
+
+/** The status each contact gets should Mailchimp create it; the audience's default is read only when needed. */
+async function statuses(
+  step: StepContext,
+  contacts: ContactChange[]
+): Promise<(contact: ContactChange) => NewContact['status']> {
+  const fallback = contacts.some((contact) => contact.statusIfNew === 'audience_default')
+    ? await step.connection.lookups.audienceDefault(step.audienceId)
+    : 'subscribed'
+  return (contact) =>
+    contact.statusIfNew === 'audience_default' ? fallback : (contact.statusIfNew as NewContact['status'])
+}
