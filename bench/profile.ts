@@ -1,6 +1,6 @@
 /**
  * `npm run bench:profile`: the CPU arms alone, a few rounds each with lean and Mailchimp-sized answers, for reading
- * under `node --cpu-prof` before optimising. Prints the per-1,000-event medians.
+ * under `node --cpu-prof` before optimising (profiles in bench/profiles/). Prints the per-1,000-event medians.
  */
 import { cpuRounds, ARMS } from './cpu'
 import { destinationFor } from './host'
