@@ -61,39 +61,45 @@ export interface Settled {
   outcome: ContactOutcome
 }
 
-/** One outcome per event of a batch, each set once. */
+/**
+ * One outcome per event of a batch, each set once. While the batch runs it keeps, per event, only the contact and
+ * its outcome (shared by the contacts of one result); the events' outcomes are built once, by `all()`, when the batch
+ * is done, so nothing per event outlives the step that made it.
+ */
 export class Outcomes {
-  private readonly list: (Outcome | undefined)[]
+  /** The contact each settled event is about, and what became of it; or the error of an event refused alone. */
+  private readonly contacts: (ContactChange | undefined)[]
+  private readonly settled: (ContactOutcome | undefined)[]
+  private readonly refused = new Map<number, Failed['error']>()
   /** Contacts whose change Mailchimp confirmed, for the host's metrics. */
-  private readonly contacts = { created: 0, tagged: 0, untagged: 0 }
+  private readonly changes = { created: 0, tagged: 0, untagged: 0 }
 
   constructor(count: number) {
-    this.list = new Array<Outcome | undefined>(count).fill(undefined)
+    this.contacts = new Array<ContactChange | undefined>(count).fill(undefined)
+    this.settled = new Array<ContactOutcome | undefined>(count).fill(undefined)
   }
 
   /** Gives the contact's events the outcome, unless an earlier step settled them already. */
   record({ contact, outcome }: Settled): void {
     const winner = contact.events[contact.events.length - 1]
-    if (this.list[winner] === undefined && outcome.ok) {
-      if (outcome.result === 'created_and_added') this.contacts.created++
-      if (outcome.result === 'created_and_added' || outcome.result === 'added') this.contacts.tagged++
-      if (outcome.result === 'removed') this.contacts.untagged++
+    if (!this.isSet(winner) && outcome.ok) {
+      if (outcome.result === 'created_and_added') this.changes.created++
+      if (outcome.result === 'created_and_added' || outcome.result === 'added') this.changes.tagged++
+      if (outcome.result === 'removed') this.changes.untagged++
     }
     for (const index of contact.events) {
-      if (this.list[index] !== undefined) continue
-      const sent = sentFor(contact, outcome.tagId)
-      if (!outcome.ok) {
-        this.list[index] = { ok: false, error: outcome.error, sent }
-        continue
-      }
-      const succeeded: Succeeded = { ok: true, result: outcome.result, sent, superseded: index !== winner }
-      if (outcome.mergeFields) succeeded.mergeFields = outcome.mergeFields
-      this.list[index] = succeeded
+      if (this.isSet(index)) continue
+      this.contacts[index] = contact
+      this.settled[index] = outcome
     }
   }
 
   failEvent(index: number, error: Failed['error']): void {
-    this.list[index] ??= { ok: false, error }
+    if (!this.isSet(index)) this.refused.set(index, error)
+  }
+
+  private isSet(index: number): boolean {
+    return this.settled[index] !== undefined || this.refused.has(index)
   }
 
   /** The batch in counts: events by outcome and status, contacts by change. Never an address or a name. */
@@ -113,18 +119,28 @@ export class Outcomes {
       else outcomes.set(`${key}:${status}`, { outcome: key, status, events: 1 })
     }
     const sorted = [...outcomes.values()].sort((a, b) => a.status - b.status || a.outcome.localeCompare(b.outcome))
-    return { events: all.length, outcomes: sorted, contacts: { ...this.contacts } }
+    return { events: all.length, outcomes: sorted, contacts: { ...this.changes } }
   }
 
   /** Every event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */
   all(): Outcome[] {
-    return this.list.map(
-      (outcome) =>
-        outcome ?? {
+    return this.settled.map((outcome, index): Outcome => {
+      const contact = this.contacts[index]
+      if (outcome === undefined || contact === undefined) {
+        return {
           ok: false,
-          error: new IntegrationError('The plugin did not settle this event; please report it.', 'UNSETTLED', 500)
+          error:
+            this.refused.get(index) ??
+            new IntegrationError('The plugin did not settle this event; please report it.', 'UNSETTLED', 500)
         }
-    )
+      }
+      const sent = sentFor(contact, outcome.tagId)
+      if (!outcome.ok) return { ok: false, error: outcome.error, sent }
+      const winner = contact.events[contact.events.length - 1]
+      const succeeded: Succeeded = { ok: true, result: outcome.result, sent, superseded: index !== winner }
+      if (outcome.mergeFields) succeeded.mergeFields = outcome.mergeFields
+      return succeeded
+    })
   }
 }
 
