@@ -187,7 +187,7 @@ describe('--mirror: a full resync', () => {
     const { code, stdout } = await powerUsers(['--file', file('cohort.csv', cohortCsv), '--mirror', '--dry-run'])
     expect(code).toBe(0)
     expect(stdout).toMatch(
-      /Mirror: the tag had 2 contacts; 1 of them are not in the file and would lose it \(e\.g\. byhand@mail\.sample-shop\.dev\)/
+      /Mirror: the tag had 2 contacts; 1 of them is not in the file and would lose it \(e\.g\. byhand@mail\.sample-shop\.dev\)/
     )
     expect(state()).toBe(before)
     expect(onlyReads()).toBe(true)

@@ -24,6 +24,8 @@ export interface ReportContext {
 }
 
 const n = (value: number) => value.toLocaleString('en-US')
+/** A count and its noun: "1 contact", "2 contacts". */
+const count = (value: number, one: string, many = `${one}s`) => `${n(value)} ${value === 1 ? one : many}`
 const plain = (message: string) => message
 
 /** The exit code a finished run ends with. */
@@ -48,13 +50,13 @@ export function formatReport(summary: SyncSummary, context: ReportContext): stri
     summary.tagId
       ? `Tag: ${JSON.stringify(summary.cohort)} (id ${summary.tagId})`
       : `Tag: ${JSON.stringify(summary.cohort)}`,
-    `Rows: ${n(summary.rows)} read, ${n(summary.contacts)} contacts (${n(summary.joiners)} in the cohort, ${n(summary.leavers)} leaving), ${n(summary.duplicates)} duplicate rows folded into the last row for their address`,
-    `${dry ? 'Would send' : 'Planned'}: ${n(summary.plannedRequests.batchSubscribe)} batch subscribe and ${n(summary.plannedRequests.tagUpdates)} tag calls, plus a few lookups`
+    `Rows: ${n(summary.rows)} read, ${count(summary.contacts, 'contact')} (${n(summary.joiners)} in the cohort, ${n(summary.leavers)} leaving), ${count(summary.duplicates, 'duplicate row')} folded into the last row for their address`,
+    `${dry ? 'Would send' : 'Planned'}: ${n(summary.plannedRequests.batchSubscribe)} batch subscribe and ${count(summary.plannedRequests.tagUpdates, 'tag call')}, plus a few lookups`
   ]
   if (summary.mirror) {
     const { tagMembers, toUntag, examples, refused } = summary.mirror
     lines.push(
-      `Mirror: the tag had ${n(tagMembers)} contacts; ${n(toUntag)} of them are not in the file and ${dry ? 'would lose' : 'lose'} it${examples.length > 0 ? ` (e.g. ${examples.join(', ')})` : ''}`
+      `Mirror: the tag had ${count(tagMembers, 'contact')}; ${n(toUntag)} of them ${toUntag === 1 ? 'is' : 'are'} not in the file and ${dry ? 'would lose' : toUntag === 1 ? 'loses' : 'lose'} it${examples.length > 0 ? ` (e.g. ${examples.join(', ')})` : ''}`
     )
     if (refused) lines.push(`Refused: ${refused}`)
   }
