@@ -94,7 +94,7 @@ export function telemetry({ statsContext, logger: hostLogger }: TelemetryInput =
       if (logger) {
         const counted = outcomes.map(({ outcome, status, events: count }) => `${outcome} ${status}: ${count}`)
         logger.info(
-          `Mailchimp Cohorts batch of ${events} events: ${contacts.created} contacts created, ${contacts.tagged} tagged, ${contacts.untagged} untagged; outcomes ${counted.join(', ') || 'none'}`
+          `Mailchimp Cohorts batch of ${events} ${events === 1 ? 'event' : 'events'}: ${contacts.created} ${contacts.created === 1 ? 'contact' : 'contacts'} created, ${contacts.tagged} tagged, ${contacts.untagged} untagged; outcomes ${counted.join(', ') || 'none'}`
         )
       }
     })
