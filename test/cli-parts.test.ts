@@ -8,6 +8,7 @@ import { Interrupt } from '../src/cli/interrupt'
 import { LISTED_FAILURES, OutcomeTally } from '../src/cli/outcomes'
 import type { RowOutcome } from '../src/cli/outcomes'
 import { Progress, timeLeft } from '../src/cli/progress'
+import { formatReport } from '../src/cli/report'
 import { batchesOf, decidingRows, indexRows, plannedRequests } from '../src/cli/row-plan'
 import type { IndexedRow } from '../src/cli/row-plan'
 import { inCommandWords } from '../src/cli/words'
@@ -263,5 +264,39 @@ describe('interrupts', () => {
     expect(interrupt.receive()).toBe(true)
     interrupt.runExitHooks()
     expect(hook).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('the report', () => {
+  const summary = (counts: { contacts: number; duplicates: number; tagUpdates: number; toUntag: number }) => ({
+    cohort: 'C',
+    audienceId: '57afe96172',
+    dryRun: true,
+    rows: counts.contacts + counts.duplicates,
+    contacts: counts.contacts,
+    joiners: counts.contacts,
+    leavers: 0,
+    duplicates: counts.duplicates,
+    plannedRequests: { batchSubscribe: counts.tagUpdates, tagUpdates: counts.tagUpdates },
+    mirror: { tagMembers: counts.contacts, toUntag: counts.toUntag, examples: [] },
+    tally: new OutcomeTally(),
+    notSent: 0,
+    interrupted: false,
+    elapsedMs: 0
+  })
+
+  it('counts in the singular when there is one, and in the plural otherwise', () => {
+    const one = formatReport(summary({ contacts: 1, duplicates: 1, tagUpdates: 1, toUntag: 1 }), {
+      target: { kind: 'mailchimp' }
+    })
+    expect(one).toContain('Rows: 2 read, 1 contact (1 in the cohort, 0 leaving), 1 duplicate row folded')
+    expect(one).toContain('Would send: 1 batch subscribe and 1 tag call, plus a few lookups')
+    expect(one).toContain('Mirror: the tag had 1 contact; 1 of them is not in the file and would lose it')
+    const many = formatReport(summary({ contacts: 2, duplicates: 0, tagUpdates: 2, toUntag: 2 }), {
+      target: { kind: 'mailchimp' }
+    })
+    expect(many).toContain('Rows: 2 read, 2 contacts (2 in the cohort, 0 leaving), 0 duplicate rows folded')
+    expect(many).toContain('Would send: 2 batch subscribe and 2 tag calls, plus a few lookups')
+    expect(many).toContain('Mirror: the tag had 2 contacts; 2 of them are not in the file and would lose it')
   })
 })

@@ -167,6 +167,20 @@ describe('metrics and logs for the host', () => {
     expect(total(stats.metrics, 'mailchimp_cohorts.outcome', 'outcome:removed')).toBe(1)
   })
 
+  it('says one event and one contact in the singular in the batch line', async () => {
+    const destination = new Destination(mailchimpCohorts({ endpoints: sandbox.endpoints }))
+    const logger = recordingLogger()
+    const results = await syncBatch(destination, [engage(email(1), true, undefined, { cohortName: COHORT })], {
+      audienceId,
+      token: TOKEN,
+      logger
+    })
+    expect(statusCounts(results)).toEqual({ 200: 1 })
+    expect(logger.lines.filter((line) => line.level === 'info').map((line) => line.text)).toEqual([
+      'Mailchimp Cohorts batch of 1 event: 1 contact created, 1 tagged, 0 untagged; outcomes created_and_added 200: 1'
+    ])
+  })
+
   it('never lets the host’s reporting break a sync: a throwing stats client, a partial logger', async () => {
     const destination = new Destination(mailchimpCohorts({ endpoints: sandbox.endpoints }))
     const throwing = recordingStats()

@@ -62,36 +62,31 @@ export interface Settled {
 }
 
 /**
- * One outcome per event of a batch, each set once. While the batch runs it keeps, per event, only the contact and
- * its outcome (shared by the contacts of one result); the events' outcomes are built once, by `all()`, when the batch
- * is done, so nothing per event outlives the step that made it.
+ * One outcome per event of a batch, each set once. While the batch runs it keeps, per event, only what the step that
+ * settled its contact returned; the events' outcomes are built once, by `all()`, when the batch is done.
  */
 export class Outcomes {
-  /** The contact each settled event is about, and what became of it; or the error of an event refused alone. */
-  private readonly contacts: (ContactChange | undefined)[]
-  private readonly settled: (ContactOutcome | undefined)[]
+  /** Each settled event's contact and what became of it, as the step that settled it returned them. */
+  private readonly settled: (Settled | undefined)[]
+  /** Events the plan refused on their own, with the error that says what to fix. */
   private readonly refused = new Map<number, Failed['error']>()
   /** Contacts whose change Mailchimp confirmed, for the host's metrics. */
-  private readonly changes = { created: 0, tagged: 0, untagged: 0 }
+  private readonly contacts = { created: 0, tagged: 0, untagged: 0 }
 
   constructor(count: number) {
-    this.contacts = new Array<ContactChange | undefined>(count).fill(undefined)
-    this.settled = new Array<ContactOutcome | undefined>(count).fill(undefined)
+    this.settled = new Array<Settled | undefined>(count).fill(undefined)
   }
 
   /** Gives the contact's events the outcome, unless an earlier step settled them already. */
-  record({ contact, outcome }: Settled): void {
+  record(settled: Settled): void {
+    const { contact, outcome } = settled
     const winner = contact.events[contact.events.length - 1]
     if (!this.isSet(winner) && outcome.ok) {
-      if (outcome.result === 'created_and_added') this.changes.created++
-      if (outcome.result === 'created_and_added' || outcome.result === 'added') this.changes.tagged++
-      if (outcome.result === 'removed') this.changes.untagged++
+      if (outcome.result === 'created_and_added') this.contacts.created++
+      if (outcome.result === 'created_and_added' || outcome.result === 'added') this.contacts.tagged++
+      if (outcome.result === 'removed') this.contacts.untagged++
     }
-    for (const index of contact.events) {
-      if (this.isSet(index)) continue
-      this.contacts[index] = contact
-      this.settled[index] = outcome
-    }
+    for (const index of contact.events) if (!this.isSet(index)) this.settled[index] = settled
   }
 
   failEvent(index: number, error: Failed['error']): void {
@@ -119,14 +114,13 @@ export class Outcomes {
       else outcomes.set(`${key}:${status}`, { outcome: key, status, events: 1 })
     }
     const sorted = [...outcomes.values()].sort((a, b) => a.status - b.status || a.outcome.localeCompare(b.outcome))
-    return { events: all.length, outcomes: sorted, contacts: { ...this.changes } }
+    return { events: all.length, outcomes: sorted, contacts: { ...this.contacts } }
   }
 
   /** Every event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */
   all(): Outcome[] {
-    return this.settled.map((outcome, index): Outcome => {
-      const contact = this.contacts[index]
-      if (outcome === undefined || contact === undefined) {
+    return this.settled.map((settled, index): Outcome => {
+      if (settled === undefined) {
         return {
           ok: false,
           error:
@@ -134,6 +128,7 @@ export class Outcomes {
             new IntegrationError('The plugin did not settle this event; please report it.', 'UNSETTLED', 500)
         }
       }
+      const { contact, outcome } = settled
       const sent = sentFor(contact, outcome.tagId)
       if (!outcome.ok) return { ok: false, error: outcome.error, sent }
       const winner = contact.events[contact.events.length - 1]
