@@ -1,6 +1,7 @@
 import { defaultValues, Destination } from '@segment/actions-core'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { mailchimpCohorts } from '../src'
+import { memoryCache } from '../src/destinations/mailchimp-cohort/mailchimp/cache'
 import { startSandbox } from '../src/sandbox'
 import type { MailchimpSandbox } from '../src/sandbox'
 import { engage, statusCounts, syncBatch } from './sandbox-host'
@@ -65,9 +66,9 @@ describe('a first sync and a delta against the sandbox', () => {
       'subscribed'
     ])
     expect(sandbox.contact(audienceId, email(700))?.status).toBe('subscribed')
-    // One audience read for the opt-in setting, then 3 chunks of at most 500: the contract's bound, met exactly.
+    // 3 chunks of at most 500: the contract's bound, met exactly. The audience's opt-in setting is the one
+    // testAuthentication read when the host connected.
     expect(sandbox.counters.byRoute).toEqual({
-      'GET /3.0/lists/{list_id}': 1,
       'POST /3.0/lists/{list_id}': 3,
       'POST /3.0/lists/{list_id}/segments/{segment_id}': 3
     })
@@ -90,6 +91,23 @@ describe('a first sync and a delta against the sandbox', () => {
     expect(sandbox.counters.byRoute).toEqual({
       'POST /3.0/lists/{list_id}': 1,
       'POST /3.0/lists/{list_id}/segments/{segment_id}': 1
+    })
+  })
+
+  it('reads the audience’s opt-in setting once when the connection was tested in another process', async () => {
+    const destination = host()
+    const tagId = await connect(destination)
+    // A host process that did not test the connection itself: nothing is cached there.
+    memoryCache.clear()
+    sandbox.resetCounters()
+    const batch = (from: number) => Array.from({ length: 600 }, (_, n) => engage(email(from + n), true, tagId))
+    expect(statusCounts(await sync(destination, batch(0)))).toEqual({ 200: 600 })
+    expect(statusCounts(await sync(destination, batch(600)))).toEqual({ 200: 600 })
+    expect(sandbox.counters.byRoute).toEqual({
+      'GET /oauth2/metadata': 1,
+      'GET /3.0/lists/{list_id}': 1,
+      'POST /3.0/lists/{list_id}': 4,
+      'POST /3.0/lists/{list_id}/segments/{segment_id}': 4
     })
   })
 

@@ -463,7 +463,7 @@ describe('two workers at once', () => {
   it('holds fewer connections once Mailchimp throttles it, and the throttled events land when resent', async () => {
     // As if the account's other integrations held 4 of its 10 connections: 6 get through, the plugin starts at 8.
     await sandbox.close()
-    sandbox = await startSandbox({ tokens: [TOKEN], maxConnections: 6, latencyMs: 20 })
+    sandbox = await startSandbox({ tokens: [TOKEN], maxConnections: 6, latencyMs: 100 })
     audienceId = sandbox.addAudience({ name: 'Newsletter' })
     const destination = host()
     const tagId = await connect(destination)

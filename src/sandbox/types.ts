@@ -5,7 +5,10 @@ export type { MemberStatus }
 export interface SandboxOptions {
   /** Default 0: pick a free port. The sandbox always binds 127.0.0.1. */
   port?: number
-  /** Delay before every answer, holding the connection slot even if the client has gone; default 0. */
+  /**
+   * How long every request takes, from its arrival to its answer, holding the connection slot even if the client has
+   * gone; default 0. The sandbox's own work on a request happens within this time (it is applied on arrival).
+   */
   latencyMs?: number
   /** Mailchimp's per-user cap on requests in flight; default 10. The (cap+1)th concurrent request gets 429 at once. */
   maxConnections?: number

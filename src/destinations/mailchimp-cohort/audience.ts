@@ -9,7 +9,8 @@ import { checkTagId } from './validation'
 
 /**
  * Proves the token works (which also gives the data center) and that the audience exists in that account; when it
- * does not, the error names the audiences the token can see.
+ * does not, the error names the audiences the token can see. What it learns (the data center, the audience's opt-in
+ * default) is kept for the syncs that follow.
  */
 export async function testConnection(
   request: RequestClient,
@@ -18,8 +19,8 @@ export async function testConnection(
   options: ResolvedOptions
 ): Promise<void> {
   const audience = audienceFor(settings)
-  const { client } = connect(request, { auth, settings }, options)
-  await inAudience(client, audience, () => client.getAudience(audience.id))
+  const { client, lookups } = connect(request, { auth, settings }, options)
+  await inAudience(client, audience, () => lookups.audience(audience.id))
 }
 
 /**

@@ -3,7 +3,7 @@ import { CACHE_TTL_SECONDS } from './constants'
 import { fingerprint, remember } from './mailchimp/cache'
 import type { LookupCache } from './mailchimp/cache'
 import type { MailchimpClient } from './mailchimp/client'
-import type { Tag } from './mailchimp/schemas'
+import type { Audience, Tag } from './mailchimp/schemas'
 import type { Telemetry } from './telemetry'
 import { checkTagName, isDataCenter, isTagId } from './validation'
 
@@ -16,6 +16,8 @@ interface TagLookup {
   /** Create the tag when the audience has none; otherwise nothing is created and the answer may be undefined. */
   create?: boolean
 }
+
+const optInDefault = (audience: Audience): AudienceDefault => (audience.double_optin ? 'pending' : 'subscribed')
 
 /** Mailchimp treats tag names that differ only in letter case as the same tag. */
 const foldCase = (name: string) => name.trim().toLowerCase()
@@ -59,11 +61,23 @@ export class Lookups {
       const accept = (value: string | undefined) => value === 'pending' || value === 'subscribed'
       const options = { ttlSeconds: CACHE_TTL_SECONDS.audience, accept }
       status = remember(this.cache, this.key('optin', audienceId), options, async () =>
-        (await this.client.getAudience(audienceId)).double_optin ? 'pending' : 'subscribed'
+        optInDefault(await this.client.getAudience(audienceId))
       )
       this.defaults.set(audienceId, status)
     }
     return status
+  }
+
+  /**
+   * The audience, asked of Mailchimp whatever is cached (when an operator tests the connection). Its opt-in default is
+   * kept as `audienceDefault` keeps it, so the first sync that follows need not ask again.
+   */
+  async audience(audienceId: string): Promise<Audience> {
+    const audience = await this.client.getAudience(audienceId)
+    const status = optInDefault(audience)
+    this.cache.set(this.key('optin', audienceId), status, CACHE_TTL_SECONDS.audience)
+    this.defaults.set(audienceId, Promise.resolve(status))
+    return audience
   }
 
   /**
