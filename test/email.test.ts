@@ -28,8 +28,8 @@ describe('email addresses: one contact per address, whatever form its domain tak
       emailProperty: 'email'
     })
     const changes = tags[0].chunks.flatMap((chunk) => [...chunk.adds, ...chunk.removes])
-    expect(changes.map((change) => [change.email, change.inCohort, change.events])).toEqual([
-      ['USER@xn--bcher-kva.de', false, [0, 1]]
+    expect(changes.map((change) => [change.email, change.inCohort, change.earlier, change.event])).toEqual([
+      ['USER@xn--bcher-kva.de', false, [0], 1]
     ])
   })
 

@@ -1,8 +1,11 @@
 import fc from 'fast-check'
 import { InvalidAudienceMembershipError, PayloadValidationError } from '@segment/actions-core'
 import { planSync } from '../src/destinations/mailchimp-cohort/syncCohort/plan'
-import type { PlanInput } from '../src/destinations/mailchimp-cohort/syncCohort/plan'
+import type { ContactChange, PlanInput } from '../src/destinations/mailchimp-cohort/syncCohort/plan'
 import type { Payload } from '../src/destinations/mailchimp-cohort/syncCohort/generated-types'
+
+/** Every event about the contact, in batch order: the earlier ones, then the one that decided the change. */
+const eventsOf = (contact: ContactChange) => [...(contact.earlier ?? []), contact.event]
 
 /** A payload as actions-core hands it to the action after mapping. */
 function payload(fields: Partial<Payload> = {}): Payload {
@@ -181,8 +184,8 @@ describe('planning: duplicates and chunks', () => {
       payload({ user_properties: { email: ' ada@example.COM ' }, in_cohort: false, status_if_new: 'pending' })
     ])
     const chunk = onlyChunk(result)
-    expect(chunk.adds.map((c) => [c.email, c.events])).toEqual([['b@example.com', [1]]])
-    expect(chunk.removes.map((c) => [c.email, c.key, c.events, c.statusIfNew])).toEqual([
+    expect(chunk.adds.map((c) => [c.email, eventsOf(c)])).toEqual([['b@example.com', [1]]])
+    expect(chunk.removes.map((c) => [c.email, c.key, eventsOf(c), c.statusIfNew])).toEqual([
       ['ada@example.COM', 'ada@example.com', [0, 2], 'pending']
     ])
   })
@@ -231,9 +234,7 @@ describe('planning: duplicates and chunks', () => {
       payload({ user_properties: { email: 'c@example.com' }, cohort_name: 'x'.repeat(90) })
     ]
     const result = plan(payloads)
-    const planned = result.tags.flatMap((t) =>
-      t.chunks.flatMap((c) => [...c.adds, ...c.removes]).flatMap((c) => c.events)
-    )
+    const planned = result.tags.flatMap((t) => t.chunks.flatMap((c) => [...c.adds, ...c.removes]).flatMap(eventsOf))
     const refused = result.refused.map((r) => r.index)
     expect([...planned, ...refused].sort()).toEqual([0, 1, 2, 3])
   })
@@ -263,16 +264,15 @@ describe('planning: properties over random batches (fast-check)', () => {
         const contacts = result.tags.flatMap((t) => t.chunks.flatMap((c) => [...c.adds, ...c.removes]))
 
         // Each event is refused or belongs to exactly one contact change.
-        const placed = [...result.refused.map((r) => r.index), ...contacts.flatMap((c) => c.events)].sort(
-          (a, b) => a - b
-        )
+        const placed = [...result.refused.map((r) => r.index), ...contacts.flatMap(eventsOf)].sort((a, b) => a - b)
         expect(placed).toEqual(events.map((_, i) => i))
         // The change is what the last event about that email and tag asked for.
         for (const contact of contacts) {
-          const last = events[contact.events[contact.events.length - 1]]
+          const last = events[contact.event]
+          expect(Math.max(...eventsOf(contact))).toBe(contact.event)
           expect(contact.inCohort).toBe(last.inCohort)
           expect(contact.key).toBe(`${last.local.toLowerCase()}@example.com`)
-          for (const index of contact.events) {
+          for (const index of eventsOf(contact)) {
             expect(events[index].local.toLowerCase()).toBe(last.local.toLowerCase())
             expect(events[index].cohort.toLowerCase()).toBe(last.cohort.toLowerCase())
           }

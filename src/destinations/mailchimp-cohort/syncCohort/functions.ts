@@ -65,7 +65,7 @@ export async function syncCohortEvents(
     }
   } catch (caught) {
     const outcome: ContactOutcome = { ok: false, error: asSyncError(caught) }
-    for (const { chunk } of work) for (const contact of contactsOf(chunk)) outcomes.record({ contact, outcome })
+    for (const { chunk } of work) outcomes.record({ contacts: contactsOf(chunk), outcome })
   }
   if (sync) {
     const running = sync
@@ -176,7 +176,7 @@ class CohortSync {
   }
 
   private stillJoining(ready: ContactChange[], creations: Said<Creation>, notWritten: Settled[]): ContactChange[] {
-    const refused = new Set(notWritten.map(({ contact }) => contact))
+    const refused = new Set(notWritten.flatMap(({ contacts }) => contacts))
     return ready.filter(
       (contact) => (contact.statusIfNew === 'skip' || creations.get(contact.key) !== undefined) && !refused.has(contact)
     )

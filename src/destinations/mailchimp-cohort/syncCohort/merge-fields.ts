@@ -3,6 +3,7 @@ import { eachBounded } from '../mailchimp/limits'
 import type { NewContact } from '../mailchimp/client'
 import type { Settled } from './outcomes'
 import type { ContactChange } from './plan'
+import { settledOne } from './steps'
 import { asSyncError, isContactRefusal, isFatal, mergeFieldsRefused, unknownMergeFields } from './refusals'
 import type { SyncError } from './refusals'
 
@@ -51,7 +52,7 @@ export class MergeFields {
       return {
         ready: joiners.filter((contact) => !contact.mergeFields),
         values,
-        settled: carrying.map((contact) => ({ contact, outcome: { ok: false, error } }))
+        settled: [{ contacts: carrying, outcome: { ok: false, error } }]
       }
     }
     const ready: ContactChange[] = []
@@ -60,7 +61,7 @@ export class MergeFields {
       const unknown = contact.mergeFields ? unknownIn(contact, known) : []
       if (unknown.length > 0) {
         const error = unknownMergeFields(unknown, [...known.values()], this.audienceId)
-        settled.push({ contact, outcome: { ok: false, error } })
+        settled.push(settledOne(contact, { ok: false, error }))
         continue
       }
       if (contact.mergeFields) {
@@ -90,7 +91,7 @@ export class MergeFields {
     await eachBounded(contacts, limit, async ({ contact, values, statusIfNew }) => {
       const halt = stop ?? halted()
       if (halt) {
-        settled.push({ contact, outcome: { ok: false, error: halt } })
+        settled.push(settledOne(contact, { ok: false, error: halt }))
         return
       }
       try {
@@ -100,7 +101,7 @@ export class MergeFields {
         const error = asSyncError(caught)
         if (isFatal(error)) stop ??= error
         const refused = isContactRefusal(error) ? mergeFieldsRefused(error.message) : error
-        settled.push({ contact, outcome: { ok: false, error: refused } })
+        settled.push(settledOne(contact, { ok: false, error: refused }))
       }
     })
     return { written, settled }

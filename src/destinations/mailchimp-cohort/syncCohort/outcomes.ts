@@ -55,38 +55,52 @@ export type ContactOutcome =
   | { ok: true; result: ContactResult; tagId?: string; mergeFields?: MergeFieldsState }
   | { ok: false; error: Failed['error']; tagId?: string }
 
-/** A contact and what became of it: what each step of the sync returns. */
+/**
+ * Contacts and what became of each of them: what each step of the sync returns. Contacts that fared alike share one
+ * entry, so a chunk whose 500 contacts were all tagged is one entry, not 500.
+ */
 export interface Settled {
-  contact: ContactChange
+  contacts: ContactChange[]
   outcome: ContactOutcome
 }
 
 /**
- * One outcome per event of a batch, each set once. While the batch runs it keeps, per event, only what the step that
- * settled its contact returned; the events' outcomes are built once, by `all()`, when the batch is done.
+ * One outcome per event of a batch, each set once. While the batch runs it keeps, per event, only its contact and the
+ * outcome the step that settled it returned (shared by every contact that fared alike); the events' outcomes are
+ * built once, by `all()`, when the batch is done.
  */
 export class Outcomes {
-  /** Each settled event's contact and what became of it, as the step that settled it returned them. */
-  private readonly settled: (Settled | undefined)[]
+  /** Each settled event's contact. */
+  private readonly contactOf: (ContactChange | undefined)[]
+  /** What became of each settled event's contact. */
+  private readonly outcomeOf: (ContactOutcome | undefined)[]
   /** Events the plan refused on their own, with the error that says what to fix. */
   private readonly refused = new Map<number, Failed['error']>()
   /** Contacts whose change Mailchimp confirmed, for the host's metrics. */
   private readonly contacts = { created: 0, tagged: 0, untagged: 0 }
 
   constructor(count: number) {
-    this.settled = new Array<Settled | undefined>(count).fill(undefined)
+    this.contactOf = new Array<ContactChange | undefined>(count).fill(undefined)
+    this.outcomeOf = new Array<ContactOutcome | undefined>(count).fill(undefined)
   }
 
-  /** Gives the contact's events the outcome, unless an earlier step settled them already. */
-  record(settled: Settled): void {
-    const { contact, outcome } = settled
-    const winner = contact.events[contact.events.length - 1]
-    if (!this.isSet(winner) && outcome.ok) {
-      if (outcome.result === 'created_and_added') this.contacts.created++
-      if (outcome.result === 'created_and_added' || outcome.result === 'added') this.contacts.tagged++
-      if (outcome.result === 'removed') this.contacts.untagged++
+  /** Gives the contacts' events the outcome, unless an earlier step settled them already. */
+  record({ contacts, outcome }: Settled): void {
+    for (const contact of contacts) {
+      if (!this.isSet(contact.event) && outcome.ok) {
+        if (outcome.result === 'created_and_added') this.contacts.created++
+        if (outcome.result === 'created_and_added' || outcome.result === 'added') this.contacts.tagged++
+        if (outcome.result === 'removed') this.contacts.untagged++
+      }
+      if (contact.earlier) for (const index of contact.earlier) this.set(index, contact, outcome)
+      this.set(contact.event, contact, outcome)
     }
-    for (const index of contact.events) if (!this.isSet(index)) this.settled[index] = settled
+  }
+
+  private set(index: number, contact: ContactChange, outcome: ContactOutcome): void {
+    if (this.isSet(index)) return
+    this.contactOf[index] = contact
+    this.outcomeOf[index] = outcome
   }
 
   failEvent(index: number, error: Failed['error']): void {
@@ -94,7 +108,7 @@ export class Outcomes {
   }
 
   private isSet(index: number): boolean {
-    return this.settled[index] !== undefined || this.refused.has(index)
+    return this.outcomeOf[index] !== undefined || this.refused.has(index)
   }
 
   /** The batch in counts: events by outcome and status, contacts by change. Never an address or a name. */
@@ -119,8 +133,9 @@ export class Outcomes {
 
   /** Every event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */
   all(): Outcome[] {
-    return this.settled.map((settled, index): Outcome => {
-      if (settled === undefined) {
+    return this.outcomeOf.map((outcome, index): Outcome => {
+      const contact = this.contactOf[index]
+      if (outcome === undefined || contact === undefined) {
         return {
           ok: false,
           error:
@@ -128,11 +143,9 @@ export class Outcomes {
             new IntegrationError('The plugin did not settle this event; please report it.', 'UNSETTLED', 500)
         }
       }
-      const { contact, outcome } = settled
       const sent = sentFor(contact, outcome.tagId)
       if (!outcome.ok) return { ok: false, error: outcome.error, sent }
-      const winner = contact.events[contact.events.length - 1]
-      const succeeded: Succeeded = { ok: true, result: outcome.result, sent, superseded: index !== winner }
+      const succeeded: Succeeded = { ok: true, result: outcome.result, sent, superseded: index !== contact.event }
       if (outcome.mergeFields) succeeded.mergeFields = outcome.mergeFields
       return succeeded
     })

@@ -17,8 +17,10 @@ export interface ContactChange {
   statusIfNew: StatusIfNew
   /** Merge field values by merge tag (upper case) to write on the contact, from the winning event; none when absent. */
   mergeFields?: Record<string, unknown>
-  /** Indices of every event about this contact and tag, in batch order; the last one won. */
-  events: number[]
+  /** The index of the event that decided the change: the last one about this contact and tag. */
+  event: number
+  /** The indices of earlier events about the same contact and tag, in batch order, when there were any. */
+  earlier: number[] | undefined
 }
 
 /** At most 500 adds and 500 removes: what one Mailchimp request of each kind carries. */
@@ -191,16 +193,21 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
       continue
     }
     const { email, key } = address
-    // The earlier events' indices carry over without copying: many duplicates of one email stay linear.
-    const events = group.contacts.get(key)?.events ?? []
-    events.push(index)
+    const before = group.contacts.get(key)
+    let earlier: number[] | undefined
+    if (before !== undefined) {
+      // The earlier events' indices carry over without copying: many duplicates of one email stay linear.
+      earlier = before.earlier ?? []
+      earlier.push(before.event)
+    }
     group.contacts.set(key, {
       email,
       key,
       inCohort,
       statusIfNew: payload.status_if_new ?? 'audience_default',
       mergeFields: payload.merge_fields === undefined ? undefined : mergeFieldsOf(payload),
-      events
+      event: index,
+      earlier
     })
   }
 

@@ -1,5 +1,5 @@
 import type { Connection } from '../connection'
-import type { Settled } from './outcomes'
+import type { ContactOutcome, Settled } from './outcomes'
 import type { ContactChange } from './plan'
 import type { SyncError } from './refusals'
 
@@ -13,7 +13,12 @@ export interface StepContext {
 
 /** Every contact given the same failure (and the tag id, when it was known). */
 export const failed = (contacts: ContactChange[], error: SyncError, tagId?: string): Settled[] =>
-  contacts.map((contact) => ({
-    contact,
-    outcome: tagId === undefined ? { ok: false, error } : { ok: false, error, tagId }
-  }))
+  contacts.length === 0
+    ? []
+    : [{ contacts, outcome: tagId === undefined ? { ok: false, error } : { ok: false, error, tagId } }]
+
+/** One contact and what became of it. */
+export const settledOne = (contact: ContactChange, outcome: ContactOutcome): Settled => ({
+  contacts: [contact],
+  outcome
+})

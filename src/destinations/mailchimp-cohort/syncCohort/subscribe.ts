@@ -5,7 +5,7 @@ import type { MergeFieldValues, MergeWrite } from './merge-fields'
 import type { Settled } from './outcomes'
 import type { ContactChange } from './plan'
 import { asSyncError, creationRefused } from './refusals'
-import { failed } from './steps'
+import { failed, settledOne } from './steps'
 import type { StepContext } from './steps'
 
 /** What batch subscribe decided for the chunk's joiners. */
@@ -55,7 +55,7 @@ export async function createMissing(
   for (const contact of contacts) {
     const creation = said.get(contact.key) ?? UNCONFIRMED
     if (creation.kind === 'forgotten' || creation.kind === 'refused') {
-      settled.push({ contact, outcome: { ok: false, error: creationRefused(creation) } })
+      settled.push(settledOne(contact, { ok: false, error: creationRefused(creation) }))
     } else {
       // Compliance-state and unconfirmed addresses may still be contacts the tag can go on: the tag call decides.
       creations.set(contact.key, creation)

@@ -1,10 +1,10 @@
 import { joinVerdict, leaveVerdict, tagAnswerFrom } from '../mailchimp/answers'
 import type { Creation, Said, TagAnswer } from '../mailchimp/answers'
 import type { CohortTag } from './cohort-tag'
-import type { ContactOutcome, ContactResult, Settled } from './outcomes'
+import type { ContactResult, Failed, Settled } from './outcomes'
 import type { ContactChange } from './plan'
 import { asSyncError, isMissingTag, noTagToAdd, notJoined, tagRefused } from './refusals'
-import { failed } from './steps'
+import { failed, settledOne } from './steps'
 import type { StepContext } from './steps'
 
 /** The chunk's change to its tag, and what the steps before learnt of its joiners. */
@@ -42,7 +42,8 @@ export async function updateTag(step: StepContext, tag: CohortTag, change: TagCh
     if (tagId === undefined || answer === undefined) {
       // No tag of that name exists, and none is created for removals only: nobody carries it.
       const results = new Results(change.written)
-      return [...leavers.map((contact) => results.succeeded(contact, 'not_tagged')), ...failed(joiners, noTagToAdd())]
+      for (const contact of leavers) results.succeeded(contact, 'not_tagged')
+      return [...results.settled(), ...failed(joiners, noTagToAdd())]
     }
     return settle(answer, tagId, change)
   } catch (caught) {
@@ -60,46 +61,49 @@ async function send(step: StepContext, tagId: string, { joiners, leavers }: TagC
 /** Reads Mailchimp's answer back onto each contact: what it confirmed, and its reason for each address it refused. */
 function settle(answer: TagAnswer, tagId: string, { joiners, leavers, creations, written }: TagChange): Settled[] {
   const results = new Results(written, tagId)
-  const settled: Settled[] = []
   for (const contact of joiners) {
     const verdict = joinVerdict(contact.key, creations.get(contact.key), answer)
-    settled.push(
-      verdict.ok
-        ? results.succeeded(contact, verdict.result)
-        : { contact, outcome: { ok: false, error: notJoined(verdict), tagId } }
-    )
+    if (verdict.ok) results.succeeded(contact, verdict.result)
+    else results.failed(contact, notJoined(verdict))
   }
   for (const contact of leavers) {
     const verdict = leaveVerdict(contact.key, answer)
-    settled.push(
-      verdict.ok
-        ? results.succeeded(contact, verdict.result)
-        : { contact, outcome: { ok: false, error: tagRefused(verdict.reason), tagId } }
-    )
+    if (verdict.ok) results.succeeded(contact, verdict.result)
+    else results.failed(contact, tagRefused(verdict.reason))
   }
-  return settled
+  return results.settled()
 }
 
-/** Successes of one tag call: contacts without Merge Fields share one outcome per result (a chunk has 500). */
+/**
+ * The outcomes of one tag call, gathered: contacts without Merge Fields share one outcome per result (a chunk has
+ * 500), so a call that confirmed everything yields one entry, not one per contact.
+ */
 class Results {
-  private readonly shared = new Map<ContactResult, ContactOutcome>()
+  private readonly shared = new Map<ContactResult, Settled>()
+  private readonly own: Settled[] = []
 
   constructor(
     private readonly written: (contact: ContactChange) => boolean,
     private readonly tagId?: string
   ) {}
 
-  succeeded(contact: ContactChange, result: ContactResult): Settled {
+  succeeded(contact: ContactChange, result: ContactResult): void {
     if (contact.mergeFields) {
       // Whether Mailchimp confirmed writing the contact's Merge Fields is its own.
       const mergeFields = this.written(contact) ? 'written' : 'not_written'
-      return { contact, outcome: { ok: true, result, tagId: this.tagId, mergeFields } }
+      this.own.push(settledOne(contact, { ok: true, result, tagId: this.tagId, mergeFields }))
+      return
     }
-    let outcome = this.shared.get(result)
-    if (!outcome) {
-      outcome = { ok: true, result, tagId: this.tagId }
-      this.shared.set(result, outcome)
-    }
-    return { contact, outcome }
+    const group = this.shared.get(result)
+    if (group) group.contacts.push(contact)
+    else this.shared.set(result, settledOne(contact, { ok: true, result, tagId: this.tagId }))
+  }
+
+  failed(contact: ContactChange, error: Failed['error']): void {
+    this.own.push(settledOne(contact, { ok: false, error, tagId: this.tagId }))
+  }
+
+  settled(): Settled[] {
+    return [...this.shared.values(), ...this.own]
   }
 }
