@@ -299,7 +299,7 @@ describe('--merge-field', () => {
   it(
     'keeps under Mailchimp’s 10 connections while updating many existing contacts, one upsert each',
     async () => {
-      sandbox.setLatency(5)
+      sandbox.setLatency(20)
       const people = Array.from({ length: 1200 }, (_, n) => `p${n}@mail.sample-shop.dev`)
       sandbox.addContacts(
         audienceId,

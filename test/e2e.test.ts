@@ -254,7 +254,7 @@ describe('beyond the peers, against the sandbox', () => {
 
 describe('requests in flight', () => {
   it('lets one batch use the account’s whole share, up to Mailchimp’s 10, lookups and upserts included', async () => {
-    sandbox.setLatency(10)
+    sandbox.setLatency(25)
     sandbox.addContacts(
       audienceId,
       Array.from({ length: 600 }, (_, n) => ({ email_address: email(n), status: 'subscribed' as const }))

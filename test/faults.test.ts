@@ -449,7 +449,7 @@ describe('two workers at once', () => {
   )
 
   it('keeps two batches at once under Mailchimp’s 10 connections', async () => {
-    sandbox.setLatency(20)
+    sandbox.setLatency(100)
     const destination = host()
     const tagId = await connect(destination)
     const batch = (from: number) => Array.from({ length: 2000 }, (_, n) => engage(email(from + n), true, tagId))

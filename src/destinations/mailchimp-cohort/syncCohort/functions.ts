@@ -12,7 +12,7 @@ import { CohortTag } from './cohort-tag'
 import type { Payload } from './generated-types'
 import { MergeFields } from './merge-fields'
 import { Outcomes } from './outcomes'
-import type { ContactOutcome, Failed, Outcome, Settled } from './outcomes'
+import type { ContactOutcome, Failed, Settled } from './outcomes'
 import { planSync } from './plan'
 import type { Chunk, ContactChange } from './plan'
 import { asSyncError, isFatal } from './refusals'
@@ -35,7 +35,7 @@ interface SyncInput {
 }
 
 /**
- * Syncs a batch of events into Mailchimp and gives each event its outcome, in the events' order. `perform` and
+ * Syncs a batch of events into Mailchimp and gives each event its outcome, in the events' order (`Outcomes`). `perform` and
  * `performBatch` both come here, with one event or many. The flow: plan (pure) → per chunk of 500, lookups → batch
  * subscribe → tag call → outcomes, chunks side by side within the account's share of Mailchimp's connections.
  */
@@ -43,7 +43,7 @@ export async function syncCohortEvents(
   request: RequestClient,
   input: SyncInput,
   options: ResolvedOptions
-): Promise<Outcome[]> {
+): Promise<Outcomes> {
   const reports = telemetry(input)
   const outcomes = new Outcomes(input.payloads.length)
   const plan = planSync({
@@ -74,25 +74,23 @@ export async function syncCohortEvents(
       for (const settled of await running.chunk(tags.get(tag) as CohortTag, chunk)) outcomes.record(settled)
     })
   }
-  const all =
-    sync && audience && sync.stoppedBy?.code === 'AUDIENCE_NOT_FOUND'
-      ? await withUnknownAudienceExplained(outcomes.all(), sync, audience)
-      : outcomes.all()
-  if (reports !== NO_TELEMETRY) reports.batch(outcomes.summary(all))
-  return all
+  if (sync && audience && sync.stoppedBy?.code === 'AUDIENCE_NOT_FOUND') {
+    await explainUnknownAudienceIn(outcomes, sync, audience)
+  }
+  if (reports !== NO_TELEMETRY) reports.batch(outcomes.summary())
+  return outcomes
 }
 
 /** An unknown audience fails every event with one error; one more request names the audiences the token can see. */
-async function withUnknownAudienceExplained(
-  all: Outcome[],
+async function explainUnknownAudienceIn(
+  outcomes: Outcomes,
   sync: CohortSync,
   audience: ReturnType<typeof audienceFor>
-): Promise<Outcome[]> {
-  const unknown = (outcome: Outcome): outcome is Failed => !outcome.ok && outcome.error.code === 'AUDIENCE_NOT_FOUND'
-  const first = all.find(unknown)
-  if (!first) return all
-  const explained = (await explainUnknownAudience(sync.client, audience, first.error)) as Failed['error']
-  return all.map((outcome) => (unknown(outcome) ? { ...outcome, error: explained } : outcome))
+): Promise<void> {
+  const unknown = (error: Failed['error']) => error.code === 'AUDIENCE_NOT_FOUND'
+  const first = outcomes.findError(unknown)
+  if (!first) return
+  outcomes.replaceErrors(unknown, (await explainUnknownAudience(sync.client, audience, first)) as Failed['error'])
 }
 
 function contactsOf(chunk: Chunk): ContactChange[] {

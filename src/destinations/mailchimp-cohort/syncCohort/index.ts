@@ -5,7 +5,7 @@ import { mergeFieldChoices } from './dynamic-fields'
 import { fields } from './fields'
 import { syncCohortEvents } from './functions'
 import type { Payload } from './generated-types'
-import { successBody, toMultiStatus } from './outcomes'
+import { successBody } from './outcomes'
 
 /** The cohort sync: one path for a single event and for a batch, so the two can never drift apart. */
 export function syncCohort(options: ResolvedOptions): ActionDefinition<Settings, Payload, AudienceSettings> {
@@ -37,11 +37,12 @@ export function syncCohort(options: ResolvedOptions): ActionDefinition<Settings,
       }
     },
     perform: async (request, { payload, audienceMembership, ...context }) => {
-      const [outcome] = await syncCohortEvents(
+      const outcomes = await syncCohortEvents(
         request,
         { payloads: [payload], memberships: [audienceMembership], ...context },
         options
       )
+      const outcome = outcomes.outcome(0)
       if (!outcome.ok) throw outcome.error
       return successBody(outcome)
     },
@@ -51,7 +52,7 @@ export function syncCohort(options: ResolvedOptions): ActionDefinition<Settings,
         { payloads: payload, memberships: audienceMembership, ...context },
         options
       )
-      return toMultiStatus(outcomes)
+      return outcomes.toMultiStatus()
     }
   }
 }

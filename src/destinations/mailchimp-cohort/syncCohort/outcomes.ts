@@ -67,8 +67,8 @@ export interface Settled {
 
 /**
  * One outcome per event of a batch, each set once. While the batch runs it keeps, per event, only its contact and the
- * outcome the step that settled it returned (shared by every contact that fared alike); the events' outcomes are
- * built once, by `all()`, when the batch is done.
+ * outcome the step that settled it returned (shared by every contact that fared alike). When the batch is done it
+ * answers the host in one pass (`toMultiStatus`), or one event at a time (`outcome`).
  */
 export class Outcomes {
   /** Each settled event's contact. */
@@ -112,48 +112,101 @@ export class Outcomes {
     return this.outcomeOf[index] !== undefined || this.refused.has(index)
   }
 
-  /** The batch in counts: events by outcome and status, contacts by change. Never an address or a name. */
-  summary(all: Outcome[]): BatchSummary {
-    const outcomes = new Map<string, BatchSummary['outcomes'][number]>()
-    for (const outcome of all) {
-      // A retryable error says its kind (TOO_MANY_REQUESTS…); the others their own code (EMAIL_REFUSED…).
-      const { error } = outcome as Failed
-      const key = outcome.ok
-        ? outcome.result
-        : error instanceof RetryableError
-          ? errorTypeOf(error)
-          : (error.code ?? errorTypeOf(error))
-      const status = outcome.ok ? 200 : (outcome.error.status ?? 500)
-      const entry = outcomes.get(`${key}:${status}`)
-      if (entry) entry.events++
-      else outcomes.set(`${key}:${status}`, { outcome: key, status, events: 1 })
-    }
-    const sorted = [...outcomes.values()].sort((a, b) => a.status - b.status || a.outcome.localeCompare(b.outcome))
-    return { events: all.length, outcomes: sorted, contacts: { ...this.contacts } }
+  /** The error of an event that has no contact outcome: the plan's refusal, or (a bug) none at all. */
+  private errorOf(index: number): Failed['error'] {
+    return (
+      this.refused.get(index) ??
+      new IntegrationError('The plugin did not settle this event; please report it.', 'UNSETTLED', 500)
+    )
   }
 
-  /** Every event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */
-  all(): Outcome[] {
-    return this.outcomeOf.map((outcome, index): Outcome => {
+  /** The first error, in batch order, that `matches`. */
+  findError(matches: (error: Failed['error']) => boolean): Failed['error'] | undefined {
+    for (let index = 0; index < this.outcomeOf.length; index++) {
+      const outcome = this.outcomeOf[index]
+      const error = outcome === undefined ? this.refused.get(index) : outcome.ok ? undefined : outcome.error
+      if (error !== undefined && matches(error)) return error
+    }
+    return undefined
+  }
+
+  /** Gives every event whose error `matches` the error `instead` (keeping what was sent). */
+  replaceErrors(matches: (error: Failed['error']) => boolean, instead: Failed['error']): void {
+    const replaced = new Map<ContactOutcome, ContactOutcome>()
+    this.outcomeOf.forEach((outcome, index) => {
+      if (outcome === undefined || outcome.ok || !matches(outcome.error)) return
+      let replacement = replaced.get(outcome)
+      if (!replacement) replaced.set(outcome, (replacement = { ...outcome, error: instead }))
+      this.outcomeOf[index] = replacement
+    })
+    for (const [index, error] of this.refused) if (matches(error)) this.refused.set(index, instead)
+  }
+
+  /** The batch in counts: events by outcome and status, contacts by change. Never an address or a name. */
+  summary(): BatchSummary {
+    const entries = new Map<string, BatchSummary['outcomes'][number]>()
+    // Events share their contact's outcome (and a chunk's contacts one outcome), so each is read once, not per event.
+    const counted = new Map<ContactOutcome | Failed['error'], BatchSummary['outcomes'][number]>()
+    for (let index = 0; index < this.outcomeOf.length; index++) {
+      const outcome = this.outcomeOf[index]
+      const seen: ContactOutcome | Failed['error'] =
+        outcome === undefined ? this.errorOf(index) : outcome.ok ? outcome : outcome.error
+      let entry = counted.get(seen)
+      if (!entry) {
+        const { key, status } = summaryKey(outcome?.ok ? outcome : (seen as Failed['error']))
+        entry = entries.get(`${key}:${status}`)
+        if (!entry) entries.set(`${key}:${status}`, (entry = { outcome: key, status, events: 0 }))
+        counted.set(seen, entry)
+      }
+      entry.events++
+    }
+    const sorted = [...entries.values()].sort((a, b) => a.status - b.status || a.outcome.localeCompare(b.outcome))
+    return { events: this.outcomeOf.length, outcomes: sorted, contacts: { ...this.contacts } }
+  }
+
+  /** One event's outcome. An event left without one would be a bug; it is reported as such, never dropped. */
+  outcome(index: number): Outcome {
+    const contact = this.contactOf[index]
+    const outcome = this.outcomeOf[index]
+    if (outcome === undefined || contact === undefined) return { ok: false, error: this.errorOf(index) }
+    const sent = sentFor(contact, outcome.tagId)
+    if (!outcome.ok) return { ok: false, error: outcome.error, sent }
+    const succeeded: Succeeded = { ok: true, result: outcome.result, sent, superseded: index !== contact.event }
+    if (outcome.mergeFields) succeeded.mergeFields = outcome.mergeFields
+    return succeeded
+  }
+
+  /** The outcomes in the shape actions-core hands to the host: one entry per event, in batch order. */
+  toMultiStatus(): MultiStatusResponse {
+    const response = new MultiStatusResponse()
+    for (let index = 0; index < this.outcomeOf.length; index++) {
       const contact = this.contactOf[index]
+      const outcome = this.outcomeOf[index]
       if (outcome === undefined || contact === undefined) {
-        return {
-          ok: false,
-          error:
-            this.refused.get(index) ??
-            new IntegrationError('The plugin did not settle this event; please report it.', 'UNSETTLED', 500)
-        }
+        response.setErrorResponseAtIndex(index, errorEntry(this.errorOf(index)))
+        continue
       }
       const sent = sentFor(contact, outcome.tagId)
-      if (!outcome.ok) return { ok: false, error: outcome.error, sent }
-      const succeeded: Succeeded = { ok: true, result: outcome.result, sent, superseded: index !== contact.event }
-      if (outcome.mergeFields) succeeded.mergeFields = outcome.mergeFields
-      return succeeded
-    })
+      if (!outcome.ok) {
+        response.setErrorResponseAtIndex(index, errorEntry(outcome.error, sent))
+        continue
+      }
+      const body = bodyOf(outcome.result, sent.tag_id, index !== contact.event, outcome.mergeFields)
+      response.setSuccessResponseAtIndex(index, { status: 200, sent, body })
+    }
+    return response
   }
 }
 
 keepLayout(new Outcomes(0))
+
+/** How the host's metrics name an outcome: a retryable error by its kind (TOO_MANY_REQUESTS…), others by code. */
+function summaryKey(outcome: ContactOutcome | Failed['error']): { key: string; status: number } {
+  if ('ok' in outcome && outcome.ok) return { key: outcome.result, status: 200 }
+  const error = outcome as Failed['error']
+  const key = error instanceof RetryableError ? errorTypeOf(error) : (error.code ?? errorTypeOf(error))
+  return { key, status: error.status ?? 500 }
+}
 
 /** Built whole, never grown by a property: every event of every batch comes through here (see layouts.ts). */
 function sentFor(contact: ContactChange, tagId: string | undefined): Sent {
@@ -173,34 +226,32 @@ function errorTypeOf(error: Failed['error']): keyof typeof ErrorCodes {
     : getErrorCodeFromHttpStatus(error.status ?? 500)
 }
 
-/** The success body: what Mailchimp confirmed for the contact. */
-export function successBody(outcome: Succeeded): Record<string, string | boolean> {
-  const { result, sent } = outcome
-  // The common case built whole, never grown by a property: nearly every event comes through here (see layouts.ts).
-  if (!outcome.superseded && !outcome.mergeFields && sent.tag_id !== undefined) return { result, tag_id: sent.tag_id }
-  const body: Record<string, string | boolean> = { result }
-  if (sent.tag_id !== undefined) body.tag_id = sent.tag_id
-  if (outcome.superseded) body.superseded = true
-  if (outcome.mergeFields) body.merge_fields = outcome.mergeFields
-  return body
+function errorEntry(error: Failed['error'], sent?: Sent) {
+  const errortype = errorTypeOf(error)
+  return {
+    status: error.status ?? 500,
+    errortype,
+    errormessage: error.message,
+    ...(sent ? { sent, body: { code: error.code ?? errortype } } : {})
+  }
 }
 
-/** Outcomes in the shape actions-core hands to the host: one entry per event, in batch order. */
-export function toMultiStatus(outcomes: Outcome[]): MultiStatusResponse {
-  const response = new MultiStatusResponse()
-  outcomes.forEach((outcome, index) => {
-    if (outcome.ok) {
-      response.setSuccessResponseAtIndex(index, { status: 200, sent: outcome.sent, body: successBody(outcome) })
-    } else {
-      const { error, sent } = outcome
-      const errortype = errorTypeOf(error)
-      response.setErrorResponseAtIndex(index, {
-        status: error.status ?? 500,
-        errortype,
-        errormessage: error.message,
-        ...(sent ? { sent, body: { code: error.code ?? errortype } } : {})
-      })
-    }
-  })
-  return response
+/** The success body: what Mailchimp confirmed for the contact. */
+export function successBody(outcome: Succeeded): Record<string, string | boolean> {
+  return bodyOf(outcome.result, outcome.sent.tag_id, outcome.superseded, outcome.mergeFields)
+}
+
+function bodyOf(
+  result: ContactResult,
+  tagId: string | undefined,
+  superseded: boolean,
+  mergeFields: MergeFieldsState | undefined
+): Record<string, string | boolean> {
+  // The common case built whole, never grown by a property: nearly every event comes through here (see layouts.ts).
+  if (!superseded && !mergeFields && tagId !== undefined) return { result, tag_id: tagId }
+  const body: Record<string, string | boolean> = { result }
+  if (tagId !== undefined) body.tag_id = tagId
+  if (superseded) body.superseded = true
+  if (mergeFields) body.merge_fields = mergeFields
+  return body
 }
