@@ -17,6 +17,9 @@ export interface MergeWrite {
   statusIfNew: NewContact['status']
 }
 
+/** No contact's Merge Fields to write: shared, never written to. */
+const NO_VALUES: ReadonlyMap<ContactChange, MergeFieldValues> = new Map()
+
 const unknownIn = (contact: ContactChange, known: Map<string, string>) =>
   Object.keys(contact.mergeFields ?? {}).filter((tag) => !known.has(tag))
 
@@ -40,10 +43,11 @@ export class MergeFields {
    */
   async spell(
     joiners: ContactChange[]
-  ): Promise<{ ready: ContactChange[]; values: Map<ContactChange, MergeFieldValues>; settled: Settled[] }> {
+  ): Promise<{ ready: ContactChange[]; values: ReadonlyMap<ContactChange, MergeFieldValues>; settled: Settled[] }> {
+    // The common case, no contact carrying Merge Fields, is told without building anything.
+    if (!joiners.some((contact) => contact.mergeFields)) return { ready: joiners, values: NO_VALUES, settled: [] }
     const values = new Map<ContactChange, MergeFieldValues>()
     const carrying = joiners.filter((contact) => contact.mergeFields)
-    if (carrying.length === 0) return { ready: joiners, values, settled: [] }
     let known: Map<string, string>
     try {
       known = await this.mergeTags(carrying)
