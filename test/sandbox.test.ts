@@ -719,6 +719,22 @@ describe('concurrency cap', () => {
     expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 429])
   })
 
+  it('does its work on a request when it arrives and answers it the latency after its arrival', async () => {
+    sandbox.setLatency(1500)
+    let answered = false
+    const created = call('POST', `/3.0/lists/${LIST}/segments`, { name: 'Early', static_segment: [] }).then((reply) => {
+      answered = true
+      return reply
+    })
+    // The tag exists while the answer is still on its way: the sandbox's own work is inside the latency, not after it.
+    const deadline = Date.now() + 1000
+    while (sandbox.tags(LIST).length === 0 && Date.now() < deadline) await pause(10)
+    expect(sandbox.tags(LIST).map((t) => t.name)).toEqual(['Early'])
+    expect(answered).toBe(false)
+    expect((await created).status).toBe(200)
+    sandbox.setLatency(0)
+  })
+
   it('keeps the slot of a request whose client gave up until its work is done, and still applies it', async () => {
     await sandbox.close()
     sandbox = await startSandbox({ maxConnections: 1, latencyMs: 200 })
