@@ -35,9 +35,10 @@ interface SyncInput {
 }
 
 /**
- * Syncs a batch of events into Mailchimp and gives each event its outcome, in the events' order (`Outcomes`). `perform` and
- * `performBatch` both come here, with one event or many. The flow: plan (pure) → per chunk of 500, lookups → batch
- * subscribe → tag call → outcomes, chunks side by side within the account's share of Mailchimp's connections.
+ * Syncs a batch of events into Mailchimp and gives each event its outcome, in the events' order (`Outcomes`).
+ * `perform` and `performBatch` both come here, with one event or many. The flow: plan (pure) → per chunk of 500,
+ * lookups → batch subscribe → tag call → outcomes, chunks side by side within the account's share of Mailchimp's
+ * connections.
  */
 export async function syncCohortEvents(
   request: RequestClient,
