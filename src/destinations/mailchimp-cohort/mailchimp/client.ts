@@ -313,16 +313,17 @@ export class MailchimpClient {
 
   private async send<T>(url: string, method: Method, authorization: string, options: CallOptions<T>): Promise<T> {
     const { endpoint } = options
+    // The query is written here once: given as searchParams, the request client would rebuild the request twice.
+    const target = options.query ? `${url}?${queryString(options.query)}` : url
     let response
     try {
       // A slot is held only while the request is in flight, never while waiting on a shared lookup: no deadlock.
       const send = async () => {
         const started = performance.now()
         try {
-          const answer = await this.request(url, {
+          const answer = await this.request(target, {
             method,
             json: options.json,
-            searchParams: options.query,
             headers: { authorization, accept: 'application/json' },
             throwHttpErrors: false,
             // A redirect would carry the token to a host nobody checked: it is refused, not followed.
@@ -369,6 +370,10 @@ export class MailchimpClient {
 /** The answer's JSON: actions-core has already parsed a JSON body once (`data`), and a batch answer is large. */
 function answerOf(response: { data?: unknown }, body: string): unknown {
   return typeof response.data === 'object' && response.data !== null ? response.data : parseJson(body)
+}
+
+function queryString(query: Record<string, string | number | boolean>): string {
+  return new URLSearchParams(Object.entries(query).map(([name, value]) => [name, String(value)])).toString()
 }
 
 /** Mailchimp's id for a contact in member paths: the MD5 of the trimmed, lower-cased address. */
