@@ -153,7 +153,7 @@ export class Outcomes {
         outcome === undefined ? this.errorOf(index) : outcome.ok ? outcome : outcome.error
       let entry = counted.get(seen)
       if (!entry) {
-        const { key, status } = summaryKey(outcome?.ok ? outcome : (seen as Failed['error']))
+        const { key, status } = summaryKey(seen)
         entry = entries.get(`${key}:${status}`)
         if (!entry) entries.set(`${key}:${status}`, (entry = { outcome: key, status, events: 0 }))
         counted.set(seen, entry)
@@ -201,9 +201,9 @@ export class Outcomes {
 keepLayout(new Outcomes(0))
 
 /** How the host's metrics name an outcome: a retryable error by its kind (TOO_MANY_REQUESTS…), others by code. */
-function summaryKey(outcome: ContactOutcome | Failed['error']): { key: string; status: number } {
-  if ('ok' in outcome && outcome.ok) return { key: outcome.result, status: 200 }
-  const error = outcome as Failed['error']
+function summaryKey(seen: ContactOutcome | Failed['error']): { key: string; status: number } {
+  if ('ok' in seen && seen.ok) return { key: seen.result, status: 200 }
+  const error = seen as Failed['error']
   const key = error instanceof RetryableError ? errorTypeOf(error) : (error.code ?? errorTypeOf(error))
   return { key, status: error.status ?? 500 }
 }

@@ -39,7 +39,7 @@ export async function createMissing(
   try {
     const statusOf = await statuses(step, contacts)
     const rows: NewContact[] = contacts.map((contact) => {
-      const merge = values.size === 0 ? undefined : values.get(contact)
+      const merge = values.get(contact)
       const status = statusOf(contact)
       if (!merge) return { email_address: contact.email, status }
       writes.push({ contact, values: merge, statusIfNew: status })
