@@ -73,27 +73,31 @@ function nonEmpty(value: unknown): string | undefined {
 function emailOf(payload: Payload, emailProperty: string): { email: string; key: string } {
   const explicit = typeof payload.email === 'string' ? payload.email.trim() : ''
   const value: unknown = explicit !== '' ? explicit : ownProperty(payload.user_properties, emailProperty)
-  // Named only when the value is refused: every event passes through here.
-  const source = () =>
-    explicit !== '' ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
   const trimmed = typeof value === 'string' ? value.trim() : undefined
   if (value === undefined || value === null || trimmed === '') {
     throw new PayloadValidationError(
-      `No email address: the Email field is empty and ${source()} is missing or empty. Send the email in that property, or change the Email Property setting.`
+      `No email address: the Email field is empty and ${sourceOf(explicit, emailProperty)} is missing or empty. Send the email in that property, or change the Email Property setting.`
     )
   }
   if (trimmed === undefined) {
-    throw new PayloadValidationError(`No email address: ${source()} holds a ${typeof value}, not an email address.`)
+    throw new PayloadValidationError(
+      `No email address: ${sourceOf(explicit, emailProperty)} holds a ${typeof value}, not an email address.`
+    )
   }
   const checked = checkEmail(trimmed)
   if (!checked.ok) {
     const length =
       trimmed.length > MAX_EMAIL_LENGTH ? ` (${trimmed.length} characters; ${MAX_EMAIL_LENGTH} at most)` : ''
     throw new PayloadValidationError(
-      `Not an email address: ${source()} holds ${quote(trimmed)}${length || `: ${checked.rule}`}.`
+      `Not an email address: ${sourceOf(explicit, emailProperty)} holds ${quote(trimmed)}${length || `: ${checked.rule}`}.`
     )
   }
   return checked
+}
+
+/** Where a refused email came from; named only then, since every event passes through `emailOf`. */
+function sourceOf(explicit: string, emailProperty: string): string {
+  return explicit !== '' ? 'the Email field' : `user property ${quote(emailProperty)} (Email Property setting)`
 }
 
 /** In the cohort or not: the In Cohort field when mapped, else the membership actions-core resolved. */
