@@ -11,7 +11,7 @@ export const COHORT_KEY = 'power_users'
 /** The cohort's name, and so the Mailchimp tag's. */
 export const COHORT = 'Power users'
 /** How many events the host gathers into one batch: the action's default batch size. */
-export const HOST_BATCH_SIZE = 1000
+const HOST_BATCH_SIZE = 1000
 /** Mailchimp's cap on one user's requests in flight. */
 export const MAILCHIMP_CONNECTIONS = 10
 
