@@ -726,13 +726,17 @@ describe('concurrency cap', () => {
       answered = true
       return reply
     })
-    // The tag exists while the answer is still on its way: the sandbox's own work is inside the latency, not after it.
-    const deadline = Date.now() + 1000
-    while (sandbox.tags(LIST).length === 0 && Date.now() < deadline) await pause(10)
-    expect(sandbox.tags(LIST).map((t) => t.name)).toEqual(['Early'])
-    expect(answered).toBe(false)
-    expect((await created).status).toBe(200)
-    sandbox.setLatency(0)
+    try {
+      // The tag exists while the answer is still on its way: the sandbox's own work is inside the latency, not after it.
+      const deadline = Date.now() + 1000
+      while (sandbox.tags(LIST).length === 0 && Date.now() < deadline) await pause(10)
+      expect(sandbox.tags(LIST).map((t) => t.name)).toEqual(['Early'])
+      expect(answered).toBe(false)
+      expect((await created).status).toBe(200)
+    } finally {
+      // Later tests in this file run without latency, even when an expectation above failed.
+      sandbox.setLatency(0)
+    }
   })
 
   it('keeps the slot of a request whose client gave up until its work is done, and still applies it', async () => {

@@ -5,7 +5,7 @@ import { connect } from './connection'
 import type { MailchimpClient } from './mailchimp/client'
 import type { AudienceSummary } from './mailchimp/schemas'
 import type { ResolvedOptions } from './options'
-import { checkAudienceId, quote } from './validation'
+import { checkAudienceId, plural, quote } from './validation'
 import type { AudienceIdSource } from './validation'
 
 // Which Mailchimp audience a call works in (the cohort's own, else the destination's), the picker that lists the
@@ -38,7 +38,7 @@ export function audienceFor(
 function choiceOf(audience: AudienceSummary): DynamicFieldResponse['choices'][number] {
   const count = audience.stats?.member_count
   const contacts =
-    count === undefined ? undefined : `${count.toLocaleString('en-US')} subscribed contact${count === 1 ? '' : 's'}`
+    count === undefined ? undefined : `${count.toLocaleString('en-US')} subscribed ${plural(count, 'contact')}`
   return {
     label: [audience.name, audience.id, contacts].filter(Boolean).join(' — '),
     value: audience.id,

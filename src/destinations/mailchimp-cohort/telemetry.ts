@@ -1,4 +1,5 @@
 import type { Logger, StatsContext } from '@segment/actions-core'
+import { plural } from './validation'
 
 /**
  * What the plugin reports to the host, when the host gives it a `statsContext` (metrics) or a `logger`, and nothing
@@ -94,7 +95,7 @@ export function telemetry({ statsContext, logger: hostLogger }: TelemetryInput =
       if (logger) {
         const counted = outcomes.map(({ outcome, status, events: count }) => `${outcome} ${status}: ${count}`)
         logger.info(
-          `Mailchimp Cohorts batch of ${events} ${events === 1 ? 'event' : 'events'}: ${contacts.created} ${contacts.created === 1 ? 'contact' : 'contacts'} created, ${contacts.tagged} tagged, ${contacts.untagged} untagged; outcomes ${counted.join(', ') || 'none'}`
+          `Mailchimp Cohorts batch of ${events} ${plural(events, 'event')}: ${contacts.created} ${plural(contacts.created, 'contact')} created, ${contacts.tagged} tagged, ${contacts.untagged} untagged; outcomes ${counted.join(', ') || 'none'}`
         )
       }
     })

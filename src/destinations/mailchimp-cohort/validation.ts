@@ -12,6 +12,11 @@ const MAX_TAG_ID_LENGTH = 20
 /** The data center is one DNS label of the API hostname, and a label holds at most 63 characters. */
 const MAX_DATA_CENTER_LENGTH = 63
 
+/** The noun for a count in a message: `one` for exactly 1, `many` otherwise ("1 contact", "2 contacts"). */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return count === 1 ? one : many
+}
+
 /** Keeps user input short and printable inside an error message. */
 export function quote(value: string, max = 60): string {
   // A code point takes at most two UTF-16 units, so the head decides, however long the value is.

@@ -88,20 +88,21 @@ export class Outcomes {
   /** Gives the contacts' events the outcome, unless an earlier step settled them already. */
   record({ contacts, outcome }: Settled): void {
     for (const contact of contacts) {
-      if (!this.isSet(contact.event) && outcome.ok) {
-        if (outcome.result === 'created_and_added') this.contacts.created++
-        if (outcome.result === 'created_and_added' || outcome.result === 'added') this.contacts.tagged++
-        if (outcome.result === 'removed') this.contacts.untagged++
-      }
       if (contact.earlier) for (const index of contact.earlier) this.set(index, contact, outcome)
-      this.set(contact.event, contact, outcome)
+      // The deciding event tells whether an earlier step settled the contact: its change is counted once.
+      if (!this.set(contact.event, contact, outcome) || !outcome.ok) continue
+      if (outcome.result === 'created_and_added') this.contacts.created++
+      if (outcome.result === 'created_and_added' || outcome.result === 'added') this.contacts.tagged++
+      if (outcome.result === 'removed') this.contacts.untagged++
     }
   }
 
-  private set(index: number, contact: ContactChange, outcome: ContactOutcome): void {
-    if (this.isSet(index)) return
+  /** Sets the event's outcome unless it has one; whether it did. */
+  private set(index: number, contact: ContactChange, outcome: ContactOutcome): boolean {
+    if (this.isSet(index)) return false
     this.contactOf[index] = contact
     this.outcomeOf[index] = outcome
+    return true
   }
 
   failEvent(index: number, error: Failed['error']): void {
