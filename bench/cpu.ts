@@ -3,10 +3,17 @@
  * syncCohort, the minimal plugin (the same requests through the same client, nothing else: the fair floor) and a
  * no-op action (actions-core's own cost). Measured round by round, each arm first in turn, so that all three see the
  * same machine weather; answers lean or at Mailchimp's size.
+ *
+ * The rounds run in a host process of their own (this file, started by the bench), as the memory runs do: the three
+ * arms start from the same history. In the bench's own process syncCohort has already run the request counts' first
+ * syncs and deltas, and V8 keeps what that code saw (leavers, removals, other outcomes) in its type feedback, while
+ * the minimal plugin and the no-op start fresh.
  */
+import { execFile } from 'child_process'
+import { promisify } from 'util'
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
-import { connect, email, engage, expectAllLanded, host, noOpDestination } from './host'
+import { connect, destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
 import type { Host } from './host'
 import { minimalDestination } from './minimal'
 import type { SandboxProcess } from './sandbox-process'
@@ -21,44 +28,97 @@ export const EVENTS_PER_ARM = 10_000
 /** Rounds run first and not measured: module loading and the JIT's warm-up are nobody's steady cost. */
 const WARM_UP_ROUNDS = 3
 
-/** Garbage left by one arm would otherwise be collected, and paid for, in the next. */
-const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined)
+/** What the host process that measures needs: where the sandbox is, and a connected cohort. */
+interface CpuJob {
+  metadataUrl: string
+  apiBaseUrl: string
+  token: string
+  audienceId: string
+  tagId: string
+  answers: 'lean' | 'mailchimp'
+  rounds: number
+}
 
+/**
+ * `rounds` measured rounds with the sandbox answering lean or Mailchimp-sized member objects. In a host process of its
+ * own unless `inProcess` (the profiling script, whose profiler watches this process).
+ */
 export async function cpuRounds(
   definition: DestinationDefinition<Settings>,
   sandbox: SandboxProcess,
   rounds: number,
-  answers: 'lean' | 'mailchimp'
+  answers: 'lean' | 'mailchimp',
+  { inProcess = false }: { inProcess?: boolean } = {}
 ): Promise<CpuRound[]> {
-  await sandbox.setAnswers(answers)
   const audienceId = await sandbox.addAudience(`cpu ${answers}`)
-  const tagId = await connect(definition, sandbox.token, audienceId)
+  const job: CpuJob = {
+    metadataUrl: sandbox.endpoints.metadataUrl,
+    apiBaseUrl: sandbox.endpoints.apiBaseUrl('us1'),
+    token: sandbox.token,
+    audienceId,
+    tagId: await connect(definition, sandbox.token, audienceId),
+    answers,
+    rounds
+  }
+  await sandbox.setAnswers(answers)
+  try {
+    if (inProcess) return await measure(job)
+    // The job (a token among it) travels in the environment: a command line is visible to every user of the machine.
+    const env = { ...process.env, BENCH_CPU_JOB: JSON.stringify(job) }
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', __filename], {
+      env,
+      maxBuffer: 1 << 20
+    })
+    return JSON.parse(stdout) as CpuRound[]
+  } finally {
+    await sandbox.setAnswers('lean')
+  }
+}
+
+/** Garbage left by one arm would otherwise be collected, and paid for, in the next. */
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) throw new Error('The CPU rounds need node --expose-gc: garbage of one arm would count in the next.')
+  gc()
+}
+
+async function measure(job: CpuJob): Promise<CpuRound[]> {
+  const endpoints = { metadataUrl: job.metadataUrl, apiBaseUrl: () => job.apiBaseUrl }
+  const definition = destinationFor(endpoints)
   const hosts: Record<Arm, Host> = {
-    syncCohort: host(definition, sandbox.token, audienceId),
-    minimal: host(minimalDestination(definition, sandbox.endpoints), sandbox.token, audienceId),
-    noOp: host(noOpDestination(definition), sandbox.token, audienceId)
+    syncCohort: host(definition, job.token, job.audienceId),
+    minimal: host(minimalDestination(definition, endpoints), job.token, job.audienceId),
+    noOp: host(noOpDestination(definition), job.token, job.audienceId)
   }
   let next = 0
   // Every measured batch brings new contacts, so each arm does a first sync's full work each time.
   const perThousand = async (arm: Arm) => {
-    const events = Array.from({ length: EVENTS_PER_ARM }, () => engage(email(`cpu-${answers}`, next++), true, tagId))
+    const events = Array.from({ length: EVENTS_PER_ARM }, () =>
+      engage(email(`cpu-${job.answers}`, next++), true, job.tagId)
+    )
     collectGarbage()
     let outcomes: Awaited<ReturnType<Host['sync']>> = []
     const used = await cpuTimeOf(async () => (outcomes = await hosts[arm].sync(events)))
     expectAllLanded(outcomes)
     return (used * 1000) / EVENTS_PER_ARM
   }
-  try {
-    for (let round = 0; round < WARM_UP_ROUNDS; round++) for (const arm of ARMS) await perThousand(arm)
-    const results: CpuRound[] = []
-    for (let round = 0; round < rounds; round++) {
-      const order = ARMS.map((_, i) => ARMS[(i + round) % ARMS.length])
-      const measured: Partial<CpuRound> = {}
-      for (const arm of order) measured[arm] = await perThousand(arm)
-      results.push(measured as CpuRound)
-    }
-    return results
-  } finally {
-    await sandbox.setAnswers('lean')
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) for (const arm of ARMS) await perThousand(arm)
+  const results: CpuRound[] = []
+  for (let round = 0; round < job.rounds; round++) {
+    const order = ARMS.map((_, i) => ARMS[(i + round) % ARMS.length])
+    const measured: Partial<CpuRound> = {}
+    for (const arm of order) measured[arm] = await perThousand(arm)
+    results.push(measured as CpuRound)
   }
+  return results
+}
+
+if (require.main === module) {
+  measure(JSON.parse(process.env.BENCH_CPU_JOB ?? '{}') as CpuJob).then(
+    (result) => process.stdout.write(JSON.stringify(result)),
+    (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
 }

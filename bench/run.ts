@@ -136,7 +136,7 @@ async function cpuRows(plan: Plan, definition: DestinationDefinition<Settings>, 
         n: per,
         summary: ratio,
         format: fixed(2),
-        beside: 'sandbox in another process, no latency',
+        beside: 'a host process of its own; the sandbox in another, no latency',
         goal: `≤ ${GOALS.cpuRatio}`,
         met: atMost(ratio.median, GOALS.cpuRatio, fixed(2))
       }
