@@ -1,5 +1,5 @@
-import http from 'http'
-import type { ClientRequest } from 'http'
+import { createServer } from 'http'
+import type { AddressInfo } from 'net'
 import { mailchimpCohorts } from '../src'
 import { startSandbox } from '../src/sandbox'
 import type { MailchimpSandbox } from '../src/sandbox'
@@ -20,45 +20,59 @@ interface Request {
   body: string
 }
 
-/** Every HTTP request the process sends while `work` runs: method, path with query, headers and body as written. */
-async function requestsDuring(work: () => Promise<void>): Promise<Request[]> {
+/**
+ * A loopback proxy in front of the sandbox that keeps every request as it arrived: method, path with query, headers
+ * and body. The plugins talk to it as they would to Mailchimp, so nothing in the process is patched.
+ */
+async function recordingProxy(target: string) {
   const requests: Request[] = []
-  const send = http.request
-  const spy = jest.spyOn(http, 'request').mockImplementation((...args: unknown[]) => {
-    const request = (send as (...given: unknown[]) => ClientRequest)(...args)
-    const seen: Request = { method: request.method, path: request.path, headers: request.getHeaders(), body: '' }
-    requests.push(seen)
-    const write = request.write.bind(request) as (chunk: unknown, ...rest: unknown[]) => boolean
-    const end = request.end.bind(request) as (chunk?: unknown, ...rest: unknown[]) => ClientRequest
-    const record = (chunk: unknown) => {
-      if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) seen.body += chunk.toString()
-    }
-    return Object.assign(request, {
-      write: (chunk: unknown, ...rest: unknown[]) => (record(chunk), write(chunk, ...rest)),
-      end: (chunk?: unknown, ...rest: unknown[]) => (record(chunk), end(chunk, ...rest))
-    })
+  const server = createServer((incoming, outgoing) => {
+    void (async () => {
+      const chunks: Buffer[] = []
+      for await (const chunk of incoming) chunks.push(chunk as Buffer)
+      const body = Buffer.concat(chunks)
+      requests.push({
+        method: incoming.method ?? '',
+        path: incoming.url ?? '',
+        headers: incoming.headers,
+        body: `${body}`
+      })
+      const { authorization, 'content-type': contentType } = incoming.headers
+      const answer = await fetch(`${target}${incoming.url ?? ''}`, {
+        method: incoming.method,
+        headers: { ...(authorization && { authorization }), ...(contentType && { 'content-type': contentType }) },
+        body: body.length > 0 ? body : undefined
+      })
+      outgoing.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' })
+      outgoing.end(Buffer.from(await answer.arrayBuffer()))
+    })().catch(() => outgoing.destroy())
   })
-  try {
-    await work()
-  } finally {
-    spy.mockRestore()
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise<void>((closed) => server.close(() => closed()).closeAllConnections())
   }
-  return requests
 }
 
 let sandbox: MailchimpSandbox
+let proxy: Awaited<ReturnType<typeof recordingProxy>>
 
 beforeEach(async () => {
   sandbox = await startSandbox()
+  proxy = await recordingProxy(sandbox.url)
 })
 
 afterEach(async () => {
+  await proxy.close()
   await sandbox.close()
 })
 
 it("sends, for the bench's minimal plugin, byte for byte the requests syncCohort sends for the same batch", async () => {
-  const definition = mailchimpCohorts({ endpoints: sandbox.endpoints })
-  const arms = { syncCohort: definition, minimal: minimalDestination(definition, sandbox.endpoints) }
+  const endpoints = { metadataUrl: `${proxy.url}/oauth2/metadata`, apiBaseUrl: () => `${proxy.url}/3.0` }
+  const definition = mailchimpCohorts({ endpoints })
+  const arms = { syncCohort: definition, minimal: minimalDestination(definition, endpoints) }
   const sent: Record<string, Request[]> = {}
   for (const [arm, armDefinition] of Object.entries(arms)) {
     const audienceId = sandbox.addAudience({ name: `floor ${arm}` })
@@ -66,9 +80,10 @@ it("sends, for the bench's minimal plugin, byte for byte the requests syncCohort
     const batch = host(armDefinition, TOKEN, audienceId)
     // A first batch warms each plugin's own lookups (the data center; the audience's opt-in default for syncCohort).
     expectAllLanded(await batch.sync([engage('warm@mail.floor-shop.dev', true, tagId)]))
+    const before = proxy.requests.length
     const events = Array.from({ length: 3 }, (_, n) => engage(`member${n}@mail.floor-shop.dev`, true, tagId))
-    const requests = await requestsDuring(async () => expectAllLanded(await batch.sync(events)))
-    sent[arm] = requests.map((request) => ({
+    expectAllLanded(await batch.sync(events))
+    sent[arm] = proxy.requests.slice(before).map((request) => ({
       ...request,
       path: request.path.split(audienceId).join(':audience').split(`/segments/${tagId}`).join('/segments/:tag')
     }))
@@ -82,5 +97,6 @@ it("sends, for the bench's minimal plugin, byte for byte the requests syncCohort
     members: [0, 1, 2].map((n) => ({ email_address: `member${n}@mail.floor-shop.dev`, status: 'subscribed' })),
     update_existing: false
   })
+  expect(sent.syncCohort[0].headers).toMatchObject({ authorization: `Bearer ${TOKEN}`, accept: 'application/json' })
   expect(sent.minimal).toEqual(sent.syncCohort)
 })
