@@ -9,10 +9,9 @@
  * syncs and deltas, and V8 keeps what that code saw (leavers, removals, other outcomes) in its type feedback, while
  * the minimal plugin and the no-op start fresh.
  */
-import { execFile } from 'child_process'
-import { promisify } from 'util'
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
+import { answerAsChild, inChildProcess } from './child-process'
 import { connect, destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
 import type { Host } from './host'
 import { minimalDestination } from './minimal'
@@ -27,6 +26,9 @@ export type CpuRound = Record<Arm, number>
 export const EVENTS_PER_ARM = 10_000
 /** Rounds run first and not measured: module loading and the JIT's warm-up are nobody's steady cost. */
 const WARM_UP_ROUNDS = 3
+
+/** The environment variable that carries the job to the child. */
+const JOB = 'BENCH_CPU_JOB'
 
 /** What the host process that measures needs: where the sandbox is, and a connected cohort. */
 interface CpuJob {
@@ -62,14 +64,7 @@ export async function cpuRounds(
   }
   await sandbox.setAnswers(answers)
   try {
-    if (inProcess) return await measure(job)
-    // The job (a token among it) travels in the environment: a command line is visible to every user of the machine.
-    const env = { ...process.env, BENCH_CPU_JOB: JSON.stringify(job) }
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', __filename], {
-      env,
-      maxBuffer: 1 << 20
-    })
-    return JSON.parse(stdout) as CpuRound[]
+    return inProcess ? await measure(job) : await inChildProcess<CpuRound[]>(__filename, JOB, job, ['--expose-gc'])
   } finally {
     await sandbox.setAnswers('lean')
   }
@@ -113,12 +108,4 @@ async function measure(job: CpuJob): Promise<CpuRound[]> {
   return results
 }
 
-if (require.main === module) {
-  measure(JSON.parse(process.env.BENCH_CPU_JOB ?? '{}') as CpuJob).then(
-    (result) => process.stdout.write(JSON.stringify(result)),
-    (error: unknown) => {
-      console.error(error)
-      process.exit(1)
-    }
-  )
-}
+answerAsChild(module, JOB, measure)

@@ -4,10 +4,9 @@
  * file, started by the bench), so that nothing else the bench did counts. The host drops actions-core's kept
  * responses after each batch, as hosts are told to.
  */
-import { execFile } from 'child_process'
-import { promisify } from 'util'
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
+import { answerAsChild, inChildProcess } from './child-process'
 import type { Arm } from './cpu'
 import { connect, destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
 import { minimalDestination } from './minimal'
@@ -51,11 +50,9 @@ export async function memoryRun(
   }
   await sandbox.setAnswers(answers)
   try {
-    // The job (a token among it) travels in the environment: a command line is visible to every user of the machine.
-    const env = { ...process.env, BENCH_MEMORY_JOB: JSON.stringify(job) }
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename], { env })
+    const run = await inChildProcess<MemoryRun>(__filename, 'BENCH_MEMORY_JOB', job)
     if (arm !== 'noOp') await expectTagHolds(sandbox, audienceId, tagId, [email('warm', 0), ...memoryAddresses()])
-    return JSON.parse(stdout) as MemoryRun
+    return run
   } finally {
     await sandbox.setAnswers('lean')
   }
@@ -82,12 +79,4 @@ async function child(job: Job): Promise<MemoryRun> {
   return { beforeMb, peakMb, growthMb: peakMb - beforeMb }
 }
 
-if (require.main === module) {
-  child(JSON.parse(process.env.BENCH_MEMORY_JOB ?? '{}') as Job).then(
-    (result) => process.stdout.write(JSON.stringify(result)),
-    (error: unknown) => {
-      console.error(error)
-      process.exit(1)
-    }
-  )
-}
+answerAsChild(module, 'BENCH_MEMORY_JOB', child)
