@@ -11,8 +11,9 @@
  */
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
-import { answerAsChild, inChildProcess } from './child-process'
-import { connect, destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
+import { answerAsChild, endpointsOf, inChildProcess, withCohort } from './child-process'
+import type { CohortJob } from './child-process'
+import { destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
 import type { Host } from './host'
 import { minimalDestination } from './minimal'
 import type { SandboxProcess } from './sandbox-process'
@@ -30,13 +31,8 @@ const WARM_UP_ROUNDS = 3
 /** The environment variable that carries the job to the child. */
 const JOB = 'BENCH_CPU_JOB'
 
-/** What the host process that measures needs: where the sandbox is, and a connected cohort. */
-interface CpuJob {
-  metadataUrl: string
-  apiBaseUrl: string
-  token: string
-  audienceId: string
-  tagId: string
+/** What the host process that measures needs: where the sandbox is, a connected cohort, the rounds to run. */
+interface CpuJob extends CohortJob {
   answers: 'lean' | 'mailchimp'
   rounds: number
 }
@@ -52,22 +48,10 @@ export async function cpuRounds(
   answers: 'lean' | 'mailchimp',
   { inProcess = false }: { inProcess?: boolean } = {}
 ): Promise<CpuRound[]> {
-  const audienceId = await sandbox.addAudience(`cpu ${answers}`)
-  const job: CpuJob = {
-    metadataUrl: sandbox.endpoints.metadataUrl,
-    apiBaseUrl: sandbox.endpoints.apiBaseUrl('us1'),
-    token: sandbox.token,
-    audienceId,
-    tagId: await connect(definition, sandbox.token, audienceId),
-    answers,
-    rounds
-  }
-  await sandbox.setAnswers(answers)
-  try {
-    return inProcess ? await measure(job) : await inChildProcess<CpuRound[]>(__filename, JOB, job, ['--expose-gc'])
-  } finally {
-    await sandbox.setAnswers('lean')
-  }
+  return withCohort(definition, sandbox, `cpu ${answers}`, answers, async (cohort) => {
+    const job: CpuJob = { ...cohort, answers, rounds }
+    return inProcess ? measure(job) : inChildProcess<CpuRound[]>(__filename, JOB, job, ['--expose-gc'])
+  })
 }
 
 /** Garbage left by one arm would otherwise be collected, and paid for, in the next. */
@@ -78,7 +62,7 @@ function collectGarbage(): void {
 }
 
 async function measure(job: CpuJob): Promise<CpuRound[]> {
-  const endpoints = { metadataUrl: job.metadataUrl, apiBaseUrl: () => job.apiBaseUrl }
+  const endpoints = endpointsOf(job)
   const definition = destinationFor(endpoints)
   const hosts: Record<Arm, Host> = {
     syncCohort: host(definition, job.token, job.audienceId),

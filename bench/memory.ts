@@ -6,22 +6,18 @@
  */
 import type { DestinationDefinition } from '@segment/actions-core'
 import type { Settings } from '../src'
-import { answerAsChild, inChildProcess } from './child-process'
+import { answerAsChild, endpointsOf, inChildProcess, withCohort } from './child-process'
+import type { CohortJob } from './child-process'
 import type { Arm } from './cpu'
-import { connect, destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
+import { destinationFor, email, engage, expectAllLanded, host, noOpDestination } from './host'
 import { minimalDestination } from './minimal'
 import { expectTagHolds } from './requests'
 import type { SandboxProcess } from './sandbox-process'
 
 export const MEMORY_BATCH = 10_000
 
-interface Job {
+interface Job extends CohortJob {
   arm: Arm
-  metadataUrl: string
-  apiBaseUrl: string
-  token: string
-  audienceId: string
-  tagId: string
 }
 
 export interface MemoryRun {
@@ -38,24 +34,13 @@ export async function memoryRun(
   answers: 'lean' | 'mailchimp',
   run: number
 ): Promise<MemoryRun> {
-  const audienceId = await sandbox.addAudience(`memory ${arm} ${answers} ${run}`)
-  const tagId = await connect(definition, sandbox.token, audienceId)
-  const job: Job = {
-    arm,
-    metadataUrl: sandbox.endpoints.metadataUrl,
-    apiBaseUrl: sandbox.endpoints.apiBaseUrl('us1'),
-    token: sandbox.token,
-    audienceId,
-    tagId
-  }
-  await sandbox.setAnswers(answers)
-  try {
-    const run = await inChildProcess<MemoryRun>(__filename, 'BENCH_MEMORY_JOB', job)
-    if (arm !== 'noOp') await expectTagHolds(sandbox, audienceId, tagId, [email('warm', 0), ...memoryAddresses()])
-    return run
-  } finally {
-    await sandbox.setAnswers('lean')
-  }
+  return withCohort(definition, sandbox, `memory ${arm} ${answers} ${run}`, answers, async (cohort) => {
+    const measured = await inChildProcess<MemoryRun>(__filename, 'BENCH_MEMORY_JOB', { ...cohort, arm })
+    if (arm !== 'noOp') {
+      await expectTagHolds(sandbox, cohort.audienceId, cohort.tagId, [email('warm', 0), ...memoryAddresses()])
+    }
+    return measured
+  })
 }
 
 const memoryAddresses = () => Array.from({ length: MEMORY_BATCH }, (_, i) => email('mem', i))
@@ -63,7 +48,7 @@ const memoryAddresses = () => Array.from({ length: MEMORY_BATCH }, (_, i) => ema
 const mb = (bytes: number) => bytes / 2 ** 20
 
 async function child(job: Job): Promise<MemoryRun> {
-  const endpoints = { metadataUrl: job.metadataUrl, apiBaseUrl: () => job.apiBaseUrl }
+  const endpoints = endpointsOf(job)
   const definition = destinationFor(endpoints)
   const arms = {
     syncCohort: () => definition,
