@@ -178,4 +178,17 @@ describe('reading an answer that confirms everything, by its counts alone', () =
     expect(() => creationsFrom(answer, 2)).toThrow(RetryableError)
     expect(() => creationsFrom(answer, 2)).toThrow(/could not be read/)
   })
+
+  it('refuses an answer whose member lists are not lists, and reads those that are without copying them', () => {
+    for (const members of [{}, 'everyone', null, 3]) {
+      expect(BatchSubscribeAnswer.safeParse({ new_members: members, updated_members: [], errors: [] }).success).toBe(
+        false
+      )
+      expect(TagMembersAnswer.safeParse({ members_added: [], members_removed: members, errors: [] }).success).toBe(
+        false
+      )
+    }
+    const added = [{ email_address: 'a@mail.sample-shop.dev' }, { id: 'no address yet' }]
+    expect(TagMembersAnswer.parse({ members_added: added, members_removed: [], errors: [] }).members_added).toBe(added)
+  })
 })

@@ -54,12 +54,21 @@ export interface PlanInput {
   tagName?: string
 }
 
+/**
+ * Reads a payload field. Optimized code that reads an object's properties directly relies on its hidden class, and
+ * V8 drops the hidden class of actions-core's payloads at a full garbage collection that runs while no batch is in
+ * flight; it then throws the planner's optimized code away and compiles it again for the next batch. `Reflect.get` is a
+ * generic read that relies on no hidden class: a few nanoseconds a read, against the compiling (docs/benchmarks.md).
+ */
+function field<K extends keyof Payload>(payload: Payload, key: K): Payload[K] {
+  return Reflect.get(payload, key)
+}
+
 /** Reads a user property without walking the prototype chain (`__proto__`, `constructor` are just missing). */
 function ownProperty(properties: unknown, name: string): unknown {
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return undefined
-  return Object.prototype.hasOwnProperty.call(properties, name)
-    ? (properties as Record<string, unknown>)[name]
-    : undefined
+  // A generic read, as in `field`: user properties are payload objects too.
+  return Object.prototype.hasOwnProperty.call(properties, name) ? Reflect.get(properties, name) : undefined
 }
 
 function nonEmpty(value: unknown): string | undefined {
@@ -71,8 +80,9 @@ function nonEmpty(value: unknown): string | undefined {
  * the settings name.
  */
 function emailOf(payload: Payload, emailProperty: string): { email: string; key: string } {
-  const explicit = typeof payload.email === 'string' ? payload.email.trim() : ''
-  const value: unknown = explicit !== '' ? explicit : ownProperty(payload.user_properties, emailProperty)
+  const given = field(payload, 'email')
+  const explicit = typeof given === 'string' ? given.trim() : ''
+  const value: unknown = explicit !== '' ? explicit : ownProperty(field(payload, 'user_properties'), emailProperty)
   const trimmed = typeof value === 'string' ? value.trim() : undefined
   if (value === undefined || value === null || trimmed === '') {
     throw new PayloadValidationError(
@@ -102,7 +112,8 @@ function sourceOf(explicit: string, emailProperty: string): string {
 
 /** In the cohort or not: the In Cohort field when mapped, else the membership actions-core resolved. */
 function membershipOf(payload: Payload, resolved: boolean | undefined): boolean {
-  if (typeof payload.in_cohort === 'boolean') return payload.in_cohort
+  const inCohort = field(payload, 'in_cohort')
+  if (typeof inCohort === 'boolean') return inCohort
   if (typeof resolved === 'boolean') return resolved
   throw new InvalidAudienceMembershipError(
     'Cannot tell whether this contact is in the cohort: map In Cohort to true or false, or send Engage audience events or Reverse ETL syncs, whose membership Segment resolves.'
@@ -111,8 +122,8 @@ function membershipOf(payload: Payload, resolved: boolean | undefined): boolean 
 
 /** Which tag: the id `createAudience` returned when the event has one, else the tag named after the cohort. */
 function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: string; tagName?: string } {
-  const name = nonEmpty(tagNameSetting) ?? nonEmpty(payload.cohort_name)
-  const id = nonEmpty(payload.external_audience_id)
+  const name = nonEmpty(tagNameSetting) ?? nonEmpty(field(payload, 'cohort_name'))
+  const id = nonEmpty(field(payload, 'external_audience_id'))
   if (id !== undefined) {
     let tagName: string | undefined
     try {
@@ -135,8 +146,7 @@ function tagOf(payload: Payload, tagNameSetting?: string): { tagId?: string; tag
  * The Merge Fields to write, keyed by upper-case merge tag. Empty values are left out: a blank trait must not erase
  * what Mailchimp holds.
  */
-function mergeFieldsOf(payload: Payload): Record<string, unknown> | undefined {
-  const given = payload.merge_fields
+function mergeFieldsOf(given: Payload['merge_fields']): Record<string, unknown> | undefined {
   if (typeof given !== 'object' || given === null || Array.isArray(given)) return undefined
   const values = Object.entries(given).flatMap(([tag, value]) =>
     tag.trim() === '' || value === undefined || value === null || (typeof value === 'string' && value.trim() === '')
@@ -172,14 +182,16 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
   // A batch nearly always carries one cohort: its tag is read and checked once, not once per event.
   let last: { name?: string; id?: string; group: TagGroup | IntegrationError } | undefined
   const groupOf = (payload: Payload): TagGroup => {
-    if (last === undefined || last.name !== payload.cohort_name || last.id !== payload.external_audience_id) {
+    const name = field(payload, 'cohort_name')
+    const id = field(payload, 'external_audience_id')
+    if (last === undefined || last.name !== name || last.id !== id) {
       let group: TagGroup | IntegrationError
       try {
         group = tagGroup(groups, tagOf(payload, tagName))
       } catch (error) {
         group = error as IntegrationError
       }
-      last = { name: payload.cohort_name, id: payload.external_audience_id, group }
+      last = { name, id, group }
     }
     if (last.group instanceof Error) throw last.group
     return last.group
@@ -204,12 +216,13 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
       earlier = before.earlier ?? []
       earlier.push(before.event)
     }
+    const mergeFields = field(payload, 'merge_fields')
     group.contacts.set(key, {
       email,
       key,
       inCohort,
-      statusIfNew: payload.status_if_new ?? 'audience_default',
-      mergeFields: payload.merge_fields === undefined ? undefined : mergeFieldsOf(payload),
+      statusIfNew: field(payload, 'status_if_new') ?? 'audience_default',
+      mergeFields: mergeFields === undefined ? undefined : mergeFieldsOf(mergeFields),
       event: index,
       earlier
     })
