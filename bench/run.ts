@@ -37,7 +37,7 @@ const FULL: Plan = {
   sizes: [1_000, 10_000, 100_000],
   runs: 3,
   baselineRunsAtLargest: 1,
-  rounds: 21,
+  rounds: 31,
   throughputContacts: THROUGHPUT_CONTACTS
 }
 const QUICK: Plan = { sizes: [1_000, 10_000], runs: 2, baselineRunsAtLargest: 1, rounds: 3, throughputContacts: 10_000 }
