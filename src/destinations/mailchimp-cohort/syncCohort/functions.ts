@@ -14,6 +14,7 @@ import { MergeFields } from './merge-fields'
 import { Outcomes } from './outcomes'
 import type { ContactOutcome, Failed, Settled } from './outcomes'
 import { planSync } from './plan'
+import { mayBeCreated, skipsCreation } from './plan'
 import type { Chunk, ContactChange } from './plan'
 import { asSyncError, isFatal } from './refusals'
 import type { SyncError } from './refusals'
@@ -144,8 +145,8 @@ class CohortSync {
       if (this.fatal) return failed([...adds, ...removes], this.fatal)
       const spelled = await this.mergeFields.spell(adds)
       settle(spelled.settled)
-      const skipping = spelled.ready.some((contact) => contact.statusIfNew === 'skip')
-      const creating = skipping ? spelled.ready.filter((contact) => contact.statusIfNew !== 'skip') : spelled.ready
+      const skipping = spelled.ready.some(skipsCreation)
+      const creating = skipping ? spelled.ready.filter(mayBeCreated) : spelled.ready
       const created = await createMissing(this.step, creating, spelled.values, !skipping)
       settle(created.settled)
       const writes = created.writes.filter((write) => {

@@ -2,6 +2,7 @@ import type { Connection } from '../connection'
 import { eachBounded } from '../mailchimp/limits'
 import type { NewContact } from '../mailchimp/client'
 import type { Settled } from './outcomes'
+import { carriesMergeFields, lacksMergeFields } from './plan'
 import type { ContactChange } from './plan'
 import { settledOne } from './steps'
 import { asSyncError, isContactRefusal, isFatal, mergeFieldsRefused, unknownMergeFields } from './refusals'
@@ -45,16 +46,16 @@ export class MergeFields {
     joiners: ContactChange[]
   ): Promise<{ ready: ContactChange[]; values: ReadonlyMap<ContactChange, MergeFieldValues>; settled: Settled[] }> {
     // The common case, no contact carrying Merge Fields, is told without building anything.
-    if (!joiners.some((contact) => contact.mergeFields)) return { ready: joiners, values: NO_VALUES, settled: [] }
+    if (!joiners.some(carriesMergeFields)) return { ready: joiners, values: NO_VALUES, settled: [] }
     const values = new Map<ContactChange, MergeFieldValues>()
-    const carrying = joiners.filter((contact) => contact.mergeFields)
+    const carrying = joiners.filter(carriesMergeFields)
     let known: Map<string, string>
     try {
       known = await this.mergeTags(carrying)
     } catch (caught) {
       const error = asSyncError(caught)
       return {
-        ready: joiners.filter((contact) => !contact.mergeFields),
+        ready: joiners.filter(lacksMergeFields),
         values,
         settled: [{ contacts: carrying, outcome: { ok: false, error } }]
       }

@@ -3,6 +3,7 @@ import type { Creation, Said } from '../mailchimp/answers'
 import type { NewContact } from '../mailchimp/client'
 import type { MergeFieldValues, MergeWrite } from './merge-fields'
 import type { Settled } from './outcomes'
+import { anyTakesAudienceDefault } from './plan'
 import type { ContactChange } from './plan'
 import { asSyncError, creationRefused } from './refusals'
 import { failed, settledOne } from './steps'
@@ -37,14 +38,21 @@ export async function createMissing(
   const writes: MergeWrite[] = []
   let said: Said<Creation>
   try {
-    const statusOf = await statuses(step, contacts)
-    const rows: NewContact[] = contacts.map((contact) => {
+    // The audience's default is read only when some contact takes it.
+    const fallback = anyTakesAudienceDefault(contacts)
+      ? await step.connection.lookups.audienceDefault(step.audienceId)
+      : 'subscribed'
+    // A loop rather than a callback: see the readers in plan.ts.
+    const rows: NewContact[] = []
+    for (const contact of contacts) {
+      const status =
+        contact.statusIfNew === 'audience_default' ? fallback : (contact.statusIfNew as NewContact['status'])
       const merge = values.get(contact)
-      const status = statusOf(contact)
-      if (!merge) return { email_address: contact.email, status }
-      writes.push({ contact, values: merge, statusIfNew: status })
-      return { email_address: contact.email, status, merge_fields: merge }
-    })
+      if (merge) writes.push({ contact, values: merge, statusIfNew: status })
+      rows.push(
+        merge ? { email_address: contact.email, status, merge_fields: merge } : { email_address: contact.email, status }
+      )
+    }
     said = creationsFrom(await step.connection.client.addNewContacts(step.audienceId, rows), rows.length)
   } catch (caught) {
     return { ...NONE, settled: failed(contacts, asSyncError(caught)) }
@@ -62,16 +70,4 @@ export async function createMissing(
     }
   }
   return { creations, writes, settled }
-}
-
-/** The status each contact gets should Mailchimp create it; the audience's default is read only when needed. */
-async function statuses(
-  step: StepContext,
-  contacts: ContactChange[]
-): Promise<(contact: ContactChange) => NewContact['status']> {
-  const fallback = contacts.some((contact) => contact.statusIfNew === 'audience_default')
-    ? await step.connection.lookups.audienceDefault(step.audienceId)
-    : 'subscribed'
-  return (contact) =>
-    contact.statusIfNew === 'audience_default' ? fallback : (contact.statusIfNew as NewContact['status'])
 }

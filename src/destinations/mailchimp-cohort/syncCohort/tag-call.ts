@@ -2,6 +2,7 @@ import { joinVerdict, leaveVerdict, tagAnswerFrom } from '../mailchimp/answers'
 import type { Creation, Said, TagAnswer } from '../mailchimp/answers'
 import type { CohortTag } from './cohort-tag'
 import type { ContactResult, Failed, Settled } from './outcomes'
+import { emailOfContact } from './plan'
 import type { ContactChange } from './plan'
 import { asSyncError, isMissingTag, noTagToAdd, notJoined, tagRefused } from './refusals'
 import { keepLayout } from './layouts'
@@ -53,8 +54,8 @@ export async function updateTag(step: StepContext, tag: CohortTag, change: TagCh
 }
 
 async function send(step: StepContext, tagId: string, { joiners, leavers }: TagChange): Promise<TagAnswer> {
-  const add = joiners.map((contact) => contact.email)
-  const remove = leavers.map((contact) => contact.email)
+  const add = joiners.map(emailOfContact)
+  const remove = leavers.map(emailOfContact)
   const answer = await step.connection.client.updateTagMembers(step.audienceId, tagId, add, remove)
   return tagAnswerFrom(answer, { add: add.length, remove: remove.length })
 }
