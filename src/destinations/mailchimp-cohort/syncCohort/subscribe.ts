@@ -42,17 +42,7 @@ export async function createMissing(
     const fallback = anyTakesAudienceDefault(contacts)
       ? await step.connection.lookups.audienceDefault(step.audienceId)
       : 'subscribed'
-    // A loop rather than a callback: see the readers in plan.ts.
-    const rows: NewContact[] = []
-    for (const contact of contacts) {
-      const status =
-        contact.statusIfNew === 'audience_default' ? fallback : (contact.statusIfNew as NewContact['status'])
-      const merge = values.get(contact)
-      if (merge) writes.push({ contact, values: merge, statusIfNew: status })
-      rows.push(
-        merge ? { email_address: contact.email, status, merge_fields: merge } : { email_address: contact.email, status }
-      )
-    }
+    const rows = rowsFor(contacts, values, fallback, writes)
     said = creationsFrom(await step.connection.client.addNewContacts(step.audienceId, rows), rows.length)
   } catch (caught) {
     return { ...NONE, settled: failed(contacts, asSyncError(caught)) }
@@ -70,4 +60,27 @@ export async function createMissing(
     }
   }
   return { creations, writes, settled }
+}
+
+/**
+ * Batch subscribe's rows, each built once with the status it gets should Mailchimp create it; the merge fields to write
+ * go to `writes`. A function of its own with a plain loop: a callback made for each chunk was compiled again by V8 for
+ * about every other bench arm, and the same loop inside the async step ran slower still.
+ */
+function rowsFor(
+  contacts: ContactChange[],
+  values: ReadonlyMap<ContactChange, MergeFieldValues>,
+  fallback: NewContact['status'],
+  writes: MergeWrite[]
+): NewContact[] {
+  const rows: NewContact[] = []
+  for (const contact of contacts) {
+    const status = contact.statusIfNew === 'audience_default' ? fallback : (contact.statusIfNew as NewContact['status'])
+    const merge = values.get(contact)
+    if (merge) writes.push({ contact, values: merge, statusIfNew: status })
+    rows.push(
+      merge ? { email_address: contact.email, status, merge_fields: merge } : { email_address: contact.email, status }
+    )
+  }
+  return rows
 }
