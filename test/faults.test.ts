@@ -471,9 +471,12 @@ describe('two workers at once', () => {
     const batches = [0, 1, 2, 3].map((i) => sync(destination, events.slice(i * 2500, (i + 1) * 2500)))
     const results = (await Promise.all(batches)).flat()
     expectNone(results.filter((result) => result.status !== 200 && result.status !== 429))
-    // 40 requests, up to 8 at once against 6: without learning, about a quarter of them would be throttled.
+    // 40 requests against 6 free connections: without learning, about a quarter of them would be throttled. The share
+    // starts at 8 and may grow towards the ceiling of 10 while answers come back unthrottled (on a busy machine the
+    // four batches ramp up slowly, so it does), but each throttle it learns from takes one connection off it: no more
+    // than the ceiling's 4 beyond the 6 free are ever throttled.
     expect(sandbox.counters.throttled).toBeGreaterThan(0)
-    expect(sandbox.counters.throttled).toBeLessThanOrEqual(2)
+    expect(sandbox.counters.throttled).toBeLessThanOrEqual(4)
     // The share settled at what gets through, or fewer, and stays there: nothing more was throttled.
     expect(accountCapacity(fingerprint(sandbox.endpoints.metadataUrl, TOKEN))).toBeLessThanOrEqual(6)
 

@@ -94,6 +94,45 @@ describe('an account’s share of requests in flight', () => {
     expect(next.peak()).toBe(INITIAL_SHARE - 2)
   })
 
+  it('is throttled at most 4 times when, grown to 10, it meets an account with only 6 connections free', async () => {
+    const grow = inFlight('grown', 30)
+    await grow.finishRest()
+    expect(accountCapacity('grown')).toBe(MAILCHIMP_CONNECTIONS)
+
+    // A Mailchimp with 6 connections free: a request beyond them is throttled at once, the others answered in turn.
+    let accepted = 0
+    let throttles = 0
+    const held: (() => void)[] = []
+    const requests = Array.from({ length: 40 }, () =>
+      withAccountSlot(
+        'grown',
+        () =>
+          new Promise<Answer>((resolve) => {
+            if (accepted >= 6) {
+              throttles++
+              setImmediate(() => resolve({ status: 429 }))
+              return
+            }
+            accepted++
+            held.push(() => {
+              accepted--
+              resolve({ status: 200 })
+            })
+          }),
+        throttled
+      )
+    )
+    while (held.length > 0 || throttles === 0) {
+      await settle()
+      held.shift()?.()
+    }
+    const answers = await Promise.all(requests)
+    expect(throttles).toBeGreaterThan(0)
+    expect(throttles).toBeLessThanOrEqual(MAILCHIMP_CONNECTIONS - 6)
+    expect(answers.filter((answer) => answer.status === 429)).toHaveLength(throttles)
+    expect(accountCapacity('grown')).toBeLessThanOrEqual(6)
+  })
+
   it('grows back by one after ten unthrottled answers per request it holds', async () => {
     const throttle = inFlight('recovering', 3)
     await settle()
