@@ -33,7 +33,7 @@ export const skipsCreation = (contact: ContactChange): boolean => contact.status
 export const mayBeCreated = (contact: ContactChange): boolean => contact.statusIfNew !== 'skip'
 export const carriesMergeFields = (contact: ContactChange): boolean => Boolean(contact.mergeFields)
 export const lacksMergeFields = (contact: ContactChange): boolean => !contact.mergeFields
-const takesAudienceDefault = (contact: ContactChange): boolean => contact.statusIfNew === 'audience_default'
+export const takesAudienceDefault = (contact: ContactChange): boolean => contact.statusIfNew === 'audience_default'
 
 /** At most 500 adds and 500 removes: what one Mailchimp request of each kind carries. */
 export interface Chunk {
@@ -211,13 +211,12 @@ export function planSync({ payloads, memberships = [], emailProperty, tagName }:
       earlier = before.earlier ?? []
       earlier.push(before.event)
     }
-    const mergeFields = field(payload, 'merge_fields')
     group.contacts.set(key, {
       email,
       key,
       inCohort,
       statusIfNew: field(payload, 'status_if_new') ?? 'audience_default',
-      mergeFields: mergeFields === undefined ? undefined : mergeFieldsOf(mergeFields),
+      mergeFields: mergeFieldsOf(field(payload, 'merge_fields')),
       event: index,
       earlier
     })
@@ -279,9 +278,4 @@ function tagGroup(groups: Map<string, TagGroup>, tag: { tagId?: string; tagName?
   }
   group.tagName ??= tag.tagName
   return group
-}
-
-/** Whether any of the contacts gets the audience's default status should Mailchimp create it. */
-export function anyTakesAudienceDefault(contacts: ContactChange[]): boolean {
-  return contacts.some(takesAudienceDefault)
 }

@@ -3,7 +3,7 @@ import type { Creation, Said } from '../mailchimp/answers'
 import type { NewContact } from '../mailchimp/client'
 import type { MergeFieldValues, MergeWrite } from './merge-fields'
 import type { Settled } from './outcomes'
-import { anyTakesAudienceDefault } from './plan'
+import { takesAudienceDefault } from './plan'
 import type { ContactChange } from './plan'
 import { asSyncError, creationRefused } from './refusals'
 import { failed, settledOne } from './steps'
@@ -39,7 +39,7 @@ export async function createMissing(
   let said: Said<Creation>
   try {
     // The audience's default is read only when some contact takes it.
-    const fallback = anyTakesAudienceDefault(contacts)
+    const fallback = contacts.some(takesAudienceDefault)
       ? await step.connection.lookups.audienceDefault(step.audienceId)
       : 'subscribed'
     const rows = rowsFor(contacts, values, fallback, writes)
@@ -75,7 +75,7 @@ function rowsFor(
 ): NewContact[] {
   const rows: NewContact[] = []
   for (const contact of contacts) {
-    const status = contact.statusIfNew === 'audience_default' ? fallback : (contact.statusIfNew as NewContact['status'])
+    const status = takesAudienceDefault(contact) ? fallback : (contact.statusIfNew as NewContact['status'])
     const merge = values.get(contact)
     if (merge) writes.push({ contact, values: merge, statusIfNew: status })
     rows.push(
