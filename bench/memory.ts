@@ -16,6 +16,9 @@ import type { SandboxProcess } from './sandbox-process'
 
 export const MEMORY_BATCH = 10_000
 
+/** The environment variable that carries the job to the child. */
+const JOB = 'BENCH_MEMORY_JOB'
+
 interface Job extends CohortJob {
   arm: Arm
 }
@@ -35,7 +38,7 @@ export async function memoryRun(
   run: number
 ): Promise<MemoryRun> {
   return withCohort(definition, sandbox, `memory ${arm} ${answers} ${run}`, answers, async (cohort) => {
-    const measured = await inChildProcess<MemoryRun>(__filename, 'BENCH_MEMORY_JOB', { ...cohort, arm })
+    const measured = await inChildProcess<MemoryRun>(__filename, JOB, { ...cohort, arm })
     if (arm !== 'noOp') {
       await expectTagHolds(sandbox, cohort.audienceId, cohort.tagId, [email('warm', 0), ...memoryAddresses()])
     }
@@ -64,4 +67,4 @@ async function child(job: Job): Promise<MemoryRun> {
   return { beforeMb, peakMb, growthMb: peakMb - beforeMb }
 }
 
-answerAsChild(module, 'BENCH_MEMORY_JOB', child)
+answerAsChild(module, JOB, child)
